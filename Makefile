@@ -8,11 +8,13 @@ PORT ?= 8501
 
 .PHONY: run test check bench load chromium clean-cache train
 
-$(VENV)/.installed-run: requirements.txt requirements-serving.txt
+$(VENV)/.installed-run: requirements.txt requirements-serving.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-serving.txt
+	# the project itself, editable: the `cls-explorer` command and `import cls_core` from anywhere
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
@@ -36,6 +38,7 @@ check: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed-dev
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -46,7 +49,7 @@ load: $(VENV)/.installed-dev
 
 # Retrain the bundled models from ../shared/data (see README, "Models").
 train: $(VENV)/.installed-run
-	for m in banking77 ekman goemotions; do $(PY) -m cls_core train $$m --data-dir ../shared/data --out models/$$m || exit 1; done
+	for m in banking77 ekman goemotions; do $(VENV)/bin/cls-explorer train $$m --data-dir ../shared/data --out models/$$m || exit 1; done
 
 clean-cache:
 	rm -rf .cache

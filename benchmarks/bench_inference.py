@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from cls_core.models import load_model
+    from cls_core.modelio.registry import load_model
 
     model = load_model(args.model)
     raw_fn = tf.saved_model.load(str(model.path)).signatures["serving_default"]

@@ -1,4 +1,4 @@
-"""Benchmarks for cls_core.metrics / thresholds and ``python -m cls_core tune`` (issue 5).
+"""Benchmarks for cls_core.evaluation.metrics / thresholds and ``python -m cls_core tune`` (issue 5).
 
 1. All-class PR sweep at N=200k x C=28 vs a per-class scikit-learn loop (same process),
    results asserted equal. Goal: >= 3x faster.
@@ -29,7 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cls_core.metrics import build_evaluation, build_sweep  # noqa: E402
+from cls_core.evaluation.metrics import build_evaluation, build_sweep  # noqa: E402
 
 N, C = 200_000, 28
 LABELS = [f"label_{i:02d}" for i in range(C)]
@@ -192,7 +192,7 @@ def bench_big(tmp: Path) -> None:
     cmd = [
         sys.executable,
         "-c",
-        "import resource, sys, time; from cls_core.__main__ import main; t = time.perf_counter(); "
+        "import resource, sys, time; from cls_core.cli import main; t = time.perf_counter(); "
         f"code = main(['tune', {str(path)!r}, '--out', {str(tmp / 'big.json')!r}]); "
         "print(f'{time.perf_counter() - t:.1f} s, peak RSS '"
         " f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB', file=sys.stderr); sys.exit(code)",

@@ -50,7 +50,7 @@ from benchmarks._st_client import (
     peak_rss_mib,
     start_app,
 )
-from cls_core.models import list_models
+from cls_core.modelio.registry import list_models
 
 __all__ = ["LoadReport", "Observation", "Step", "check_run", "plan_session", "replay", "run_load"]
 

@@ -8,24 +8,24 @@ functions that touch models or protos (``export_output``, ``models``, ``serving`
 
 from __future__ import annotations
 
-from cls_core.activations import ACTIVATIONS, apply_activation, sigmoid, softmax
-from cls_core.decisions import (
-    decision_trace,
-    multiclass_decide,
-    multilabel_decide,
-    top_k,
-)
 from cls_core.errors import CliError, ModelLoadError
-from cls_core.export_output import CLASSIFY_METHOD_NAME, ClassificationOutput
-from cls_core.metrics import Evaluation, MetricsAt, build_evaluation
-from cls_core.models import LoadedModel, ModelCard, Prediction, list_models, load_model
-from cls_core.thresholds import (
+from cls_core.evaluation.metrics import Evaluation, MetricsAt, build_evaluation
+from cls_core.evaluation.thresholds import (
     parse_objective,
     read_thresholds_json,
     thresholds_file,
     tune,
     write_thresholds_json,
 )
+from cls_core.modelio.registry import LoadedModel, ModelCard, Prediction, list_models, load_model
+from cls_core.scoring.activations import ACTIVATIONS, apply_activation, sigmoid, softmax
+from cls_core.scoring.decisions import (
+    decision_trace,
+    multiclass_decide,
+    multilabel_decide,
+    top_k,
+)
+from cls_core.scoring.export_output import CLASSIFY_METHOD_NAME, ClassificationOutput
 
 __all__ = [
     "ACTIVATIONS",

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cls_core.charts import score_bar_spec, score_diff_chart
-from cls_core.decisions import decision_trace
 from cls_core.errors import ModelLoadError
-from cls_core.formatting import code_span, escape_markdown
-from cls_core.models import MAX_TEXT_CHARS, ModelCard
-from cls_core.views import Decision, ScoreView, decide_view, result_record, view_scores
+from cls_core.modelio.registry import MAX_TEXT_CHARS, ModelCard
+from cls_core.scoring.decisions import decision_trace
+from cls_core.views.charts import score_bar_spec, score_diff_chart
+from cls_core.views.formatting import code_span, escape_markdown
+from cls_core.views.score_view import Decision, ScoreView, decide_view, result_record, view_scores
 from pages._shared import model_listing, predict_texts
 
 TEXT_BOX_LIMIT = 4 * MAX_TEXT_CHARS
@@ -108,9 +108,9 @@ def threshold_controls(
 
 def word_importance_section(card: ModelCard, text: str, view: Any, temperature: float) -> None:
     """Occlusion word importance for a chosen class, drawn as a chart (never as HTML)."""
-    from cls_core.charts import word_importance_chart
-    from cls_core.occlusion import word_importance
-    from cls_core.views import view_scores
+    from cls_core.views.charts import word_importance_chart
+    from cls_core.views.occlusion import word_importance
+    from cls_core.views.score_view import view_scores
 
     if not text.strip():
         st.caption("Type a text to see which words push each class up or down.")
@@ -147,7 +147,7 @@ def link_warnings(card: ModelCard, *, text_limit: int) -> list[str]:
     class, a text longer than the box allows); the user deserves to know which part of the
     link was not applied.
     """
-    from cls_core.links import link_problems
+    from cls_core.views.links import link_problems
 
     return link_problems(
         {key: st.query_params.get(key, "") for key in st.query_params},
@@ -164,7 +164,7 @@ def _linked_winner_thresholds(card: ModelCard) -> np.ndarray | None:
     its own threshold); there is no slider per class for 77 intents, so they live in the
     URL and a button clears them. Unusable values are reported by :func:`link_warnings`.
     """
-    from cls_core.links import winner_thresholds_from_params
+    from cls_core.views.links import winner_thresholds_from_params
 
     values = winner_thresholds_from_params(
         {key: st.query_params.get(key, "") for key in st.query_params},
@@ -196,7 +196,7 @@ PARTNER_MODELS = {"goemotions": "ekman", "ekman": "goemotions"}
 
 def model_comparison_section(card: ModelCard, text: str) -> None:
     """The same text scored by another model, side by side (each with its own rule)."""
-    from cls_core.views import decide_view, view_scores
+    from cls_core.views.score_view import decide_view, view_scores
 
     others = [c for c in model_listing().cards if c.name != card.name]
     if not others:

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cls_core.formatting import code_span, escape_markdown, visible
-from cls_core.models import ModelCard, ModelListing, list_models
+from cls_core.modelio.registry import ModelCard, ModelListing, list_models
+from cls_core.views.formatting import code_span, escape_markdown, visible
 
 MODEL_KEY = "model"
 
@@ -33,7 +33,7 @@ def model_listing() -> ModelListing:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _load_model(name: str, stamp: float) -> Any:
-    from cls_core.models import load_model  # imports TensorFlow lazily
+    from cls_core.modelio.registry import load_model  # imports TensorFlow lazily
 
     model = load_model(name)
     _keep_tensorflow_warm()
@@ -167,7 +167,7 @@ def _stamp(card: ModelCard) -> float:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _signature_defs(path: str, stamp: float) -> dict[str, Any]:
-    from cls_core.serving import read_signature_defs
+    from cls_core.modelio.serving import read_signature_defs
 
     signatures = read_signature_defs(path)  # imports TensorFlow
     _keep_tensorflow_warm()
@@ -181,7 +181,7 @@ def signature_defs(card: ModelCard) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cli_text(path: str, stamp: float) -> str:
-    from cls_core.serving import cli_text as render
+    from cls_core.modelio.serving import cli_text as render
 
     return render(path)
 

@@ -2,7 +2,7 @@
 
 The page reads as a list of sections; each section's widgets and drawing live here, the
 computations in ``cls_core`` (metrics, thresholds, calibration, tuning_session, charts).
-Charts are drawn from plain Vega-Lite dicts (``cls_core.charts.*_spec``): building Altair
+Charts are drawn from plain Vega-Lite dicts (``cls_core.views.charts.*_spec``): building Altair
 objects and validating them costs 25–65 ms per chart, too slow for a threshold move.
 """
 
@@ -15,13 +15,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cls_core import charts
-from cls_core import tuning_session as ts
-from cls_core.calibration import compare_calibration, reliability_for
-from cls_core.demo_data import DEMO_MODELS, bundled_eval_splits
-from cls_core.formatting import code_span, escape_markdown
-from cls_core.models import ModelCard
-from cls_core.thresholds import (
+from cls_core.evaluation import tuning_session as ts
+from cls_core.evaluation.calibration import compare_calibration, reliability_for
+from cls_core.evaluation.demo_data import DEMO_MODELS
+from cls_core.evaluation.thresholds import (
     bootstrap_intervals,
     cost_curve,
     parse_objective,
@@ -29,6 +26,10 @@ from cls_core.thresholds import (
     sha256_of,
     tune,
 )
+from cls_core.modelio.datasets import bundled_eval_splits
+from cls_core.modelio.registry import ModelCard
+from cls_core.views import charts
+from cls_core.views.formatting import code_span, escape_markdown
 from pages._shared import _stamp, loaded_model
 
 # --------------------------------------------------------------------------- loaders
@@ -41,7 +42,7 @@ def model_stamp(card: ModelCard) -> float:
 
 def upload_bytes(uploaded: Any) -> tuple[bytes, str]:
     """The bytes of an ``st.file_uploader`` file and their SHA-256 (hashed once per upload)."""
-    from cls_core.thresholds import sha256_of
+    from cls_core.evaluation.thresholds import sha256_of
 
     memo = st.session_state.setdefault("_upload_sha", {})
     data = uploaded.getvalue()
@@ -56,8 +57,8 @@ def upload_bytes(uploaded: Any) -> tuple[bytes, str]:
 @st.cache_data(max_entries=8, show_spinner="Reading the bundled split…")
 def bundled_split_bytes(model_name: str, split: str) -> bytes:
     """A bundled dev/test split of the model's dataset as CSV bytes (``text``, ``label``)."""
-    from cls_core.demo_data import bundled_eval_splits
-    from cls_core.tuning_session import frame_to_csv_bytes
+    from cls_core.evaluation.tuning_session import frame_to_csv_bytes
+    from cls_core.modelio.datasets import bundled_eval_splits
 
     return frame_to_csv_bytes(bundled_eval_splits(model_name)[split]())
 
@@ -65,8 +66,8 @@ def bundled_split_bytes(model_name: str, split: str) -> bytes:
 @st.cache_data(max_entries=8, show_spinner=False)
 def demo_set_bytes(model_name: str) -> bytes:
     """The project-written demo evaluation set of a bundled model as CSV bytes."""
-    from cls_core.demo_data import demo_eval_set
-    from cls_core.tuning_session import frame_to_csv_bytes
+    from cls_core.evaluation.demo_data import demo_eval_set
+    from cls_core.evaluation.tuning_session import frame_to_csv_bytes
 
     return frame_to_csv_bytes(demo_eval_set(model_name))
 
@@ -74,7 +75,7 @@ def demo_set_bytes(model_name: str) -> bytes:
 @st.cache_data(max_entries=16, show_spinner=False)
 def table_columns(sha256: str, name: str, _data: bytes) -> list[str]:
     """Column names of an uploaded table (raises EvalDataError for unreadable files)."""
-    from cls_core.evaldata import read_table
+    from cls_core.evaluation.evaldata import read_table
 
     return [str(c) for c in read_table(_data, name=name).columns]
 
@@ -91,8 +92,8 @@ def scores_eval_set(
     _data: bytes,
 ) -> Any:
     """An EvalSet from a precomputed scores file (built and sorted once per file + options)."""
-    from cls_core.evaldata import load_scores
-    from cls_core.tuning_session import eval_set_from_scores
+    from cls_core.evaluation.evaldata import load_scores
+    from cls_core.evaluation.tuning_session import eval_set_from_scores
 
     data = load_scores(
         _data,
@@ -117,7 +118,7 @@ def _texts_data(
     drop_unknown: bool,
     _data: bytes,
 ) -> Any:
-    from cls_core.evaldata import load_texts
+    from cls_core.evaluation.evaldata import load_texts
 
     return load_texts(
         _data,
@@ -132,7 +133,7 @@ def _texts_data(
 
 @st.cache_resource(max_entries=8, show_spinner="Sorting scores per class…")
 def _texts_eval_set(key: tuple[Any, ...], name: str, source: str, _texts: Any, _scored: Any) -> Any:
-    from cls_core.tuning_session import eval_set_from_texts
+    from cls_core.evaluation.tuning_session import eval_set_from_texts
 
     card_name, labels, activation = key[0], key[2], key[3]
     return eval_set_from_texts(
@@ -164,7 +165,7 @@ def texts_eval_set(
     computed in chunks with a progress bar; the Evaluation is built once per data set.
     Raises EvalDataError for bad files and ModelLoadError when the model cannot load.
     """
-    from cls_core.score_cache import score_texts_cached
+    from cls_core.evaluation.score_cache import score_texts_cached
 
     texts = _texts_data(
         sha256, name, text_column, truth_column, card.labels, card.task, drop_unknown, data

@@ -6,11 +6,11 @@ import json
 
 import streamlit as st
 
-from cls_core.charts import lesson_activation_chart
-from cls_core.export_output import ClassificationOutput
-from cls_core.formatting import escape_markdown, join_labels
-from cls_core.lesson import DEFAULT_LESSON, client_reading, parse_value_list, run_lesson
-from cls_core.serving import rest_classify_response
+from cls_core.modelio.serving import rest_classify_response
+from cls_core.scoring.export_output import ClassificationOutput
+from cls_core.views.charts import lesson_activation_chart
+from cls_core.views.formatting import escape_markdown, join_labels
+from cls_core.views.lesson import DEFAULT_LESSON, client_reading, parse_value_list, run_lesson
 from pages import _shared
 
 _shared.ensure_router()

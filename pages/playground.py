@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cls_core.charts import score_bar_spec
 from cls_core.errors import ModelLoadError
-from cls_core.formatting import escape_markdown, shorten
-from cls_core.models import MAX_TEXT_CHARS, ModelCard
-from cls_core.views import (
+from cls_core.modelio.registry import MAX_TEXT_CHARS, ModelCard
+from cls_core.views.charts import score_bar_spec
+from cls_core.views.formatting import escape_markdown, shorten
+from cls_core.views.score_view import (
     VIEW_NAMES,
     VIEWS,
     decide_view,

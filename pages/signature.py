@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cls_core import serving
 from cls_core.errors import ModelLoadError
-from cls_core.formatting import code_span, escape_markdown
-from cls_core.models import MAX_TEXT_CHARS
+from cls_core.modelio import serving
+from cls_core.modelio.registry import MAX_TEXT_CHARS
+from cls_core.views.formatting import code_span, escape_markdown
 from pages import _shared
 
 _shared.ensure_router()

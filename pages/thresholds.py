@@ -13,9 +13,9 @@ from typing import Any
 import streamlit as st
 
 from cls_core.errors import ModelLoadError
-from cls_core.evaldata import EvalDataError
-from cls_core.formatting import code_span, escape_markdown
-from cls_core.thresholds import few_positive_warnings
+from cls_core.evaluation.evaldata import EvalDataError
+from cls_core.evaluation.thresholds import few_positive_warnings
+from cls_core.views.formatting import code_span, escape_markdown
 from pages import _shared
 from pages import _thresholds_ui as ui
 

@@ -1,4 +1,4 @@
-"""cls_core.activations: values, stability, validation, invariants."""
+"""cls_core.scoring.activations: values, stability, validation, invariants."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from cls_core.activations import ACTIVATIONS, apply_activation, sigmoid, softmax
 from cls_core.paths import PROJECT_ROOT
+from cls_core.scoring.activations import ACTIVATIONS, apply_activation, sigmoid, softmax
 
 
 def test_softmax_hand_computed() -> None:
@@ -156,7 +156,7 @@ def test_softmax_monotone_in_logits(logits: np.ndarray) -> None:
 
 def test_importing_pure_modules_leaves_tensorflow_out() -> None:
     code = (
-        "import sys, cls_core, cls_core.activations, cls_core.decisions;"
+        "import sys, cls_core, cls_core.scoring.activations, cls_core.scoring.decisions;"
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported';"
         "assert 'streamlit' not in sys.modules, 'streamlit was imported';"
         "print('clean')"

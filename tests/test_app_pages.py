@@ -8,7 +8,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cls_core.models import list_models
+from cls_core.modelio.registry import list_models
 from cls_core.paths import PROJECT_ROOT
 
 

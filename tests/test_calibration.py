@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cls_core.activations import sigmoid, softmax
-from cls_core.calibration import (
+from cls_core.evaluation.calibration import (
     compare_calibration,
     fit_platt,
     fit_temperature,
@@ -14,6 +13,7 @@ from cls_core.calibration import (
     reliability_curve,
     reliability_for,
 )
+from cls_core.scoring.activations import sigmoid, softmax
 
 
 def test_reliability_by_hand() -> None:

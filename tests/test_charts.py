@@ -1,11 +1,11 @@
-"""cls_core.charts: specs inspected through to_dict(), no browser."""
+"""cls_core.views.charts: specs inspected through to_dict(), no browser."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cls_core import charts
+from cls_core.views import charts
 
 
 def _layer_data(spec: dict, index: int = 0) -> list[dict]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cls_core.__main__ import main
+from cls_core.cli import main
 from cls_core.errors import ModelLoadError
 from cls_core.paths import PROJECT_ROOT
 
@@ -241,7 +241,7 @@ def test_out_directory_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_tune_subprocess_never_imports_tensorflow_and_no_traceback(tmp_path: Path) -> None:
     good = _write_bad(tmp_path, "good")
     script = (
-        "import sys; from cls_core.__main__ import main; "
+        "import sys; from cls_core.cli import main; "
         f"code = main(['tune', {str(good)!r}, '--out', {str(tmp_path / 't.json')!r}]); "
         "print('TF' if 'tensorflow' in sys.modules else 'noTF'); sys.exit(code)"
     )
@@ -297,7 +297,7 @@ class _FakeModel:
 
 @pytest.fixture
 def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("cls_core.models")
+    module = types.ModuleType("cls_core.modelio.registry")
 
     def load_model(name: str) -> _FakeModel:
         if name != "fake":
@@ -305,7 +305,7 @@ def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
         return _FakeModel()
 
     module.load_model = load_model  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "cls_core.models", module)
+    monkeypatch.setitem(sys.modules, "cls_core.modelio.registry", module)
     _FakeModel.calls = []
 
 

@@ -1,4 +1,4 @@
-"""cls_core.decisions: the one threshold convention (score >= threshold), validation, trace."""
+"""cls_core.scoring.decisions: the one threshold convention (score >= threshold), validation, trace."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from cls_core.decisions import (
+from cls_core.scoring.decisions import (
     decision_trace,
     multiclass_decide,
     multilabel_decide,

@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cls_core.demo_data import (
+from cls_core.evaluation.demo_data import (
     DEMO_MODELS,
     GOEMOTIONS_LABELS,
     banking77_labels,
-    bundled_eval_splits,
     demo_eval_set,
 )
-from cls_core.evaldata import (
+from cls_core.evaluation.evaldata import (
     EvalDataError,
     detect_format,
     load_scores,
@@ -24,6 +23,7 @@ from cls_core.evaldata import (
     parse_truth,
     read_table,
 )
+from cls_core.modelio.datasets import bundled_eval_splits
 from cls_core.paths import data_dir
 
 LABELS = ["joy", "anger", "fear"]
@@ -424,7 +424,7 @@ def test_bundled_splits_when_data_present() -> None:
 )
 def test_bundled_splits_are_the_rows_the_model_cards_report_on() -> None:
     """The page evaluates on exactly the test rows and labels the training run measured."""
-    from cls_core.training import load_banking77, load_ekman
+    from cls_core.modelio.training import load_banking77, load_ekman
 
     ekman = load_ekman(data_dir())
     test = bundled_eval_splits("ekman")["test"]()

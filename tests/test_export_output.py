@@ -1,4 +1,4 @@
-"""cls_core.export_output.ClassificationOutput: parity with TF's own class, rows, readings."""
+"""cls_core.scoring.export_output.ClassificationOutput: parity with TF's own class, rows, readings."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ from tensorflow.python.saved_model.model_utils.export_output import (
     ClassificationOutput as TFClassificationOutput,
 )
 
-from cls_core.export_output import CLASSIFY_METHOD_NAME, ClassificationOutput, _python_to_array
 from cls_core.paths import PROJECT_ROOT
+from cls_core.scoring.export_output import (
+    CLASSIFY_METHOD_NAME,
+    ClassificationOutput,
+    _python_to_array,
+)
 
 # TF's messages, up to their "; got ..." / "\n Received: ..." parts.
 SCORES_MSG = r"^Classification scores must be a float32 Tensor; got "
@@ -658,7 +662,7 @@ def test_numpy_use_does_not_import_tensorflow() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from cls_core.export_output import ClassificationOutput
+        from cls_core.scoring.export_output import ClassificationOutput
         out = ClassificationOutput.from_values(scores=[[0.2, 0.8]], classes=[["a", "b"]])
         assert out.to_rows() and out.describe() and out.interpretation == "zipped"
         try:

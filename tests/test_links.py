@@ -1,12 +1,12 @@
-"""cls_core.links and formatting.visible: what a shared link carried that cannot apply."""
+"""cls_core.views.links and formatting.visible: what a shared link carried that cannot apply."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cls_core.formatting import visible
-from cls_core.links import link_problems, winner_thresholds_from_params
+from cls_core.views.formatting import visible
+from cls_core.views.links import link_problems, winner_thresholds_from_params
 
 LABELS = ("joy", "love")
 

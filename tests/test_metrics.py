@@ -1,4 +1,4 @@
-"""cls_core.metrics against scikit-learn (random and tied scores), hand cases, errors."""
+"""cls_core.evaluation.metrics against scikit-learn (random and tied scores), hand cases, errors."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from cls_core.metrics import (
+from cls_core.evaluation.metrics import (
     argsort_scores,
     as_score_matrix,
     as_truth,

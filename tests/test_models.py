@@ -1,4 +1,4 @@
-"""The bundled models and the registry (cls_core.models)."""
+"""The bundled models and the registry (cls_core.modelio.registry)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from cls_core import paths
 from cls_core.errors import ModelLoadError
-from cls_core.models import (
+from cls_core.modelio.registry import (
     CARD_FILENAME,
     MAX_TEXT_CHARS,
     LoadedModel,
@@ -170,7 +170,7 @@ def test_saved_model_cli_lists_both_signatures(name: str) -> None:
 @pytest.mark.data
 @pytest.mark.parametrize("name", SHIPPED)
 def test_card_metrics_reproduce_on_test_split(name: str) -> None:
-    from cls_core import training
+    from cls_core.modelio import training
 
     data_dir = paths.data_dir()
     if not data_dir.is_dir():
@@ -241,7 +241,7 @@ def test_long_texts_are_truncated(any_model: LoadedModel) -> None:
 def test_chunked_predict_equals_one_call(
     any_model: LoadedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cls_core import models
+    from cls_core.modelio import registry as models
 
     texts = [f"my card number {i} was declined" for i in range(10)]
     whole = any_model.predict(texts)
@@ -453,7 +453,7 @@ def test_roots_must_be_a_sequence(root: Path) -> None:
 
 def test_list_models_does_not_import_tensorflow() -> None:
     code = (
-        "import sys; from cls_core.models import list_models; "
+        "import sys; from cls_core.modelio.registry import list_models; "
         f"listing = list_models([__import__('pathlib').Path({str(MODELS_DIR)!r})]); "
         "print(len(listing.cards), 'tensorflow' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""cls_core.score_cache: chunked scoring and the on-disk cache (model + stamp + file hash)."""
+"""cls_core.evaluation.score_cache: chunked scoring and the on-disk cache (model + stamp + file hash)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cls_core.score_cache import (
+from cls_core.evaluation.score_cache import (
     CachedScores,
     cache_path,
     load_cached_scores,

@@ -1,4 +1,4 @@
-"""cls_core.serving: SignatureDefs as saved_model_cli shows them, the classify linter, and the
+"""cls_core.modelio.serving: SignatureDefs as saved_model_cli shows them, the classify linter, and the
 TF Serving classify round trip, on a tiny SavedModel built here (and on shipped models)."""
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from google.protobuf import text_format
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import classification_pb2
 
-from cls_core.export_output import ClassificationOutput
-from cls_core.paths import PROJECT_ROOT
-from cls_core.serving import (
+from cls_core.modelio.serving import (
     REST_CLASSIFY_RESPONSE_KEY,
     LintResult,
     SignatureInfo,
@@ -42,6 +40,8 @@ from cls_core.serving import (
     serialize_text_example,
     signature_cli_text,
 )
+from cls_core.paths import PROJECT_ROOT
+from cls_core.scoring.export_output import ClassificationOutput
 
 LABELS = ["joy", "fear", "love"]
 
@@ -755,7 +755,7 @@ def test_rest_helpers_do_not_import_tensorflow() -> None:
         """
         import sys
         import numpy as np
-        from cls_core.serving import (
+        from cls_core.modelio.serving import (
             curl_command, rest_classify_request, rest_classify_response, rest_classify_url,
         )
         body = rest_classify_request("m", ["hi"])

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cls_core.metrics import build_evaluation, build_sweep
-from cls_core.thresholds import (
+from cls_core.evaluation.metrics import build_evaluation, build_sweep
+from cls_core.evaluation.thresholds import (
     Objective,
     bayes_threshold,
     bootstrap_intervals,

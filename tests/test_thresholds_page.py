@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cls_core.models import list_models
+from cls_core.modelio.registry import list_models
 from cls_core.paths import PROJECT_ROOT
 
 N_ROWS = 240

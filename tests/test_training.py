@@ -1,4 +1,4 @@
-"""Training helpers (cls_core.training) and the ``train`` command."""
+"""Training helpers (cls_core.modelio.training) and the ``train`` command."""
 
 from __future__ import annotations
 
@@ -11,16 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, f1_score
 
-from cls_core import training
-from cls_core.__main__ import main
-from cls_core.training import (
-    TrainingConfig,
-    TrainingData,
-    best_f1_thresholds,
-    evaluate_scores,
-    load_banking77,
-    load_ekman,
-)
+from cls_core.cli import main
+from cls_core.modelio import training
+from cls_core.modelio.datasets import EKMAN_LABELS, TrainingData, load_banking77, load_ekman
+from cls_core.modelio.training import TrainingConfig, best_f1_thresholds, evaluate_scores
 
 # --------------------------------------------------------------------------------------
 # Metrics and thresholds
@@ -112,7 +106,7 @@ def test_load_ekman_keeps_rows_with_exactly_one_group(tmp_path: Path) -> None:
             "".join(f"{t}\t{ids}\tid{i}\n" for i, (t, ids) in enumerate(rows))
         )
     data = load_ekman(tmp_path)
-    assert data.labels == training.EKMAN_LABELS
+    assert data.labels == EKMAN_LABELS
     assert data.train_texts == ("laughing so hard", "so angry", "fine I guess")
     names = [data.labels[i] for i in data.train_targets]
     assert names == ["joy", "anger", "neutral"]

@@ -1,4 +1,4 @@
-"""Tuning chart builders (cls_core.charts, end of module) and cls_core.tuning_session."""
+"""Tuning chart builders (cls_core.views.charts, end of module) and cls_core.evaluation.tuning_session."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import altair as alt
 import numpy as np
 import pytest
 
-from cls_core import charts
-from cls_core import tuning_session as ts
-from cls_core.calibration import reliability_for
-from cls_core.metrics import build_evaluation
-from cls_core.thresholds import cost_curve, read_thresholds_json
+from cls_core.evaluation import tuning_session as ts
+from cls_core.evaluation.calibration import reliability_for
+from cls_core.evaluation.metrics import build_evaluation
+from cls_core.evaluation.thresholds import cost_curve, read_thresholds_json
+from cls_core.views import charts
 
 LABELS = ["a", "b", "c"]
 

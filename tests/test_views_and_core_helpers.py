@@ -1,4 +1,4 @@
-"""cls_core.views, occlusion, lesson and formatting: the logic behind the Playground and lesson."""
+"""cls_core.views.score_view, occlusion, lesson and formatting: the logic behind the Playground and lesson."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from cls_core.activations import sigmoid, softmax
-from cls_core.formatting import escape_markdown, join_labels, shorten
-from cls_core.lesson import DEFAULT_LESSON, run_lesson
-from cls_core.occlusion import occlusion_texts, word_importance
-from cls_core.views import decide_view, result_record, view_scores
+from cls_core.scoring.activations import sigmoid, softmax
+from cls_core.views.formatting import escape_markdown, join_labels, shorten
+from cls_core.views.lesson import DEFAULT_LESSON, run_lesson
+from cls_core.views.occlusion import occlusion_texts, word_importance
+from cls_core.views.score_view import decide_view, result_record, view_scores
 
 LABELS = ("a", "b", "c")
 LOGITS = np.array([[2.0, 0.5, -1.0]])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cls_core.models import CARD_FILENAME, list_models
+from cls_core.modelio.registry import CARD_FILENAME, list_models
 from cls_core.paths import PROJECT_ROOT
 
 MODELS_DIR = PROJECT_ROOT / "models"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cls_core.models import MAX_TEXT_CHARS, list_models
+from cls_core.modelio.registry import MAX_TEXT_CHARS, list_models
 from cls_core.paths import PROJECT_ROOT
 from tests.reliability.conftest import app, headline, needs_banking77, no_exception, texts_of
 

@@ -42,7 +42,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cls_core.models import list_models
+from cls_core.modelio.registry import list_models
 from cls_core.paths import PROJECT_ROOT
 from tests.reliability.conftest import no_exception, texts_of
 

@@ -7,7 +7,7 @@ the page shows, with the command line's own hint), no traceback and no output fi
 degenerate but usable file (one row, a class without positives, all scores equal, logits)
 must still write thresholds.json and say what it assumed or warn.
 
-The commands run in-process through ``cls_core.__main__.main`` (an uncaught exception fails
+The commands run in-process through ``cls_core.cli.main`` (an uncaught exception fails
 the test), and a few of them also as real ``python -m cls_core`` processes to see the
 stderr a user sees.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cls_core.__main__ import main
+from cls_core.cli import main
 from cls_core.paths import PROJECT_ROOT
 from tests.reliability.test_bad_uploads import (
     BOLD,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cls_core.errors import ModelLoadError
-from cls_core.models import CARD_FILENAME, list_models, load_model
+from cls_core.modelio.registry import CARD_FILENAME, list_models, load_model
 from tests.reliability.conftest import (
     MODELS_DIR,
     app,

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from cls_core.models import MAX_TEXT_CHARS, LoadedModel, load_model
+from cls_core.modelio.registry import MAX_TEXT_CHARS, LoadedModel, load_model
 from tests.reliability.conftest import needs_banking77
 
 pytestmark = needs_banking77

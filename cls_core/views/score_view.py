@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cls_core.activations import apply_activation
-from cls_core.decisions import multiclass_decide, multilabel_decide, validate_labels
+from cls_core.scoring.activations import apply_activation
+from cls_core.scoring.decisions import multiclass_decide, multilabel_decide, validate_labels
 
 __all__ = [
     "VIEWS",

@@ -49,7 +49,7 @@ _SUBDIR = "scores"
 
 
 class Predicted(Protocol):
-    """What a ``predict`` callable returns (e.g. :class:`cls_core.models.Prediction`)."""
+    """What a ``predict`` callable returns (e.g. :class:`cls_core.modelio.registry.Prediction`)."""
 
     @property
     def logits(self) -> np.ndarray: ...

@@ -1,11 +1,11 @@
 """What the threshold-tuning page computes, without Streamlit: data sets, tables, links, exports.
 
 The page (``pages/thresholds.py``) reads widgets and renders; everything it shows is built
-here from the core modules (:mod:`cls_core.metrics`, :mod:`cls_core.thresholds`,
-:mod:`cls_core.evaldata`), so it is testable without a browser.
+here from the core modules (:mod:`cls_core.evaluation.metrics`, :mod:`cls_core.evaluation.thresholds`,
+:mod:`cls_core.evaluation.evaldata`), so it is testable without a browser.
 
 - :class:`EvalSet`: one evaluation data set ready for analysis (its
-  :class:`~cls_core.metrics.Evaluation` is built once, i.e. sorted once).
+  :class:`~cls_core.evaluation.metrics.Evaluation` is built once, i.e. sorted once).
 - :func:`eval_set_from_texts` / :func:`eval_set_from_scores`: from a scored labelled text
   file or a precomputed scores file.
 - :func:`initial_thresholds`, :func:`ranking_summary`, :func:`class_table`: starting
@@ -29,15 +29,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cls_core.decisions import Task
-from cls_core.evaldata import DataReport, ScoresData, TextsData
-from cls_core.metrics import Evaluation, MetricsAt, build_evaluation, build_sweep
-from cls_core.thresholds import (
+from cls_core.evaluation.evaldata import DataReport, ScoresData, TextsData
+from cls_core.evaluation.metrics import Evaluation, MetricsAt, build_evaluation, build_sweep
+from cls_core.evaluation.thresholds import (
     BootstrapIntervals,
     Objective,
     ThresholdsFile,
     thresholds_file,
 )
+from cls_core.scoring.decisions import Task
 
 __all__ = [
     "PLAYGROUND_STEP",
@@ -131,7 +131,7 @@ def eval_set_from_texts(
     Parameters
     ----------
     texts : TextsData
-        From :func:`cls_core.evaldata.load_texts` with a truth column.
+        From :func:`cls_core.evaluation.evaldata.load_texts` with a truth column.
     logits, scores : array-like of shape (len(texts.texts), n_classes)
     labels : the model's labels (class-id order)
     activation : the model's activation

@@ -495,7 +495,7 @@ def _curve_rows(
     index: int,
     max_points: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from cls_core.metrics import downsample_indices
+    from cls_core.evaluation.metrics import downsample_indices
 
     t = np.asarray(thresholds, dtype=np.float64)
     keep = [index] if index >= 0 else []
@@ -561,7 +561,7 @@ def pr_curve_spec(curve: Any, *, threshold: float, max_points: int = 1000) -> di
 
     Parameters
     ----------
-    curve : cls_core.metrics.ClassCurve
+    curve : cls_core.evaluation.metrics.ClassCurve
     threshold : float
         The class fires when ``score >= threshold``; the diamond marks that point (absent
         when nothing fires).
@@ -630,7 +630,7 @@ def coverage_accuracy_spec(curve: Any, *, reject_threshold: float) -> dict[str, 
 
     Parameters
     ----------
-    curve : cls_core.metrics.CoverageCurve
+    curve : cls_core.evaluation.metrics.CoverageCurve
     reject_threshold : float
         The current reject threshold (answer when the top score ``>= reject_threshold``).
 
@@ -683,7 +683,7 @@ def confusion_heatmap_spec(matrix: Any, *, show_counts: bool | None = None) -> d
 
     Parameters
     ----------
-    matrix : cls_core.metrics.ConfusionMatrix
+    matrix : cls_core.evaluation.metrics.ConfusionMatrix
         Its last column, ``(abstain)``, is drawn only when it has any count.
     show_counts : bool, optional
         Write the count in each non-empty cell (default: when at most 25 classes).
@@ -916,7 +916,7 @@ def cardinality_spec(curve: Any, *, threshold: float | None = None) -> dict[str,
 
     Parameters
     ----------
-    curve : cls_core.metrics.CardinalityCurve
+    curve : cls_core.evaluation.metrics.CardinalityCurve
     threshold : float, optional
         A vertical rule at the current global threshold.
 
@@ -1001,7 +1001,7 @@ def cost_curve_spec(curve: Any, *, threshold: float | None = None) -> dict[str, 
 
     Parameters
     ----------
-    curve : cls_core.thresholds.CostCurve
+    curve : cls_core.evaluation.thresholds.CostCurve
     threshold : float, optional
         The current threshold (a red rule).
 
@@ -1010,7 +1010,7 @@ def cost_curve_spec(curve: Any, *, threshold: float | None = None) -> dict[str, 
     dict: layer 0's data has ``threshold`` and ``expected_cost``; layer 1's (the rules)
     has ``marker`` ("minimum", "Bayes c_FP/(c_FP+c_FN)", "current") and ``threshold``.
     """
-    from cls_core.metrics import downsample_indices
+    from cls_core.evaluation.metrics import downsample_indices
 
     t = np.asarray(curve.thresholds, dtype=np.float64)
     cost = np.asarray(curve.expected_cost, dtype=np.float64)
@@ -1159,7 +1159,7 @@ def reliability_spec(curves: Mapping[str, Any], *, title: str = "Reliability") -
 
     Parameters
     ----------
-    curves : mapping name → cls_core.calibration.ReliabilityCurve
+    curves : mapping name → cls_core.evaluation.calibration.ReliabilityCurve
         E.g. ``{"before": ..., "after (temperature)": ...}``; empty bins are skipped.
 
     Returns

@@ -9,7 +9,7 @@ and every distinct score of a class is a candidate threshold. Moving a threshold
 re-sorts anything: :meth:`Evaluation.metrics_at` costs a few milliseconds at
 200,000 examples x 28 classes.
 
-Two decision rules exist, matching :mod:`cls_core.decisions`:
+Two decision rules exist, matching :mod:`cls_core.scoring.decisions`:
 
 - ``"one-vs-rest"`` (multi-label, sigmoid): class ``c`` fires for example ``i`` when
   ``scores[i, c] >= thresholds[c]``; the sweep of class ``c`` holds every example.
@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cls_core.decisions import TASKS, Task, validate_labels
+from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
     "AverageScores",

@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise CliError(f"--data-dir {args.data_dir!r} is not a directory")
-    from cls_core.training import run_recipe
+    from cls_core.modelio.training import run_recipe
 
     try:
         run_recipe(

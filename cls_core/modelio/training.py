@@ -1,7 +1,7 @@
 """Train, evaluate and export the bundled text classifiers.
 
 Three recipes (:data:`RECIPES`) turn the datasets under ``../shared/data`` into model
-directories that :mod:`cls_core.models` can load:
+directories that :mod:`cls_core.modelio.registry` can load:
 
 - ``banking77``: 77 intents, multi-class, softmax. Upstream has no dev split, so a seeded,
   stratified 10 % of train is held out for early stopping.
@@ -30,7 +30,6 @@ command, date and seed, dataset credit and demo examples). TensorFlow is importe
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import os
@@ -38,11 +37,18 @@ import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+from cls_core.modelio.datasets import (
+    TrainingData,
+    load_banking77,
+    load_ekman,
+    load_goemotions,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -52,258 +58,15 @@ __all__ = [
     "Recipe",
     "TrainedModel",
     "TrainingConfig",
-    "TrainingData",
     "best_f1_thresholds",
-    "ekman_group_of",
     "evaluate_scores",
     "export_saved_model",
-    "load_banking77",
-    "load_ekman",
-    "load_goemotions",
-    "read_banking77_csv",
-    "read_goemotions_split",
     "run_recipe",
     "train_model",
 ]
 
 Task = Literal["multi-class", "multi-label"]
 CARD_FILENAME = "model_card.json"
-EKMAN_LABELS: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "joy",
-    "sadness",
-    "surprise",
-    "neutral",
-)
-
-
-# --------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainingData:
-    """Texts and targets for one task, already split.
-
-    Targets are class ids (int64 ``[n]``) for multi-class tasks and multi-hot indicators
-    (float32 ``[n, C]``) for multi-label tasks; ``labels`` gives the class-id order.
-    """
-
-    name: str
-    task: Task
-    labels: tuple[str, ...]
-    train_texts: tuple[str, ...]
-    train_targets: np.ndarray
-    dev_texts: tuple[str, ...]
-    dev_targets: np.ndarray
-    test_texts: tuple[str, ...]
-    test_targets: np.ndarray
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.task not in ("multi-class", "multi-label"):
-            raise ValueError(f"`task` must be 'multi-class' or 'multi-label'; got {self.task!r}")
-        n_classes = len(self.labels)
-        for split in ("train", "dev", "test"):
-            texts = getattr(self, f"{split}_texts")
-            targets = getattr(self, f"{split}_targets")
-            want = (len(texts),) if self.task == "multi-class" else (len(texts), n_classes)
-            if targets.shape != want:
-                raise ValueError(
-                    f"`{split}_targets` must have shape {want} for {len(texts)} texts; "
-                    f"got {targets.shape}"
-                )
-
-
-def read_banking77_csv(path: Path) -> tuple[list[str], list[str]]:
-    """Texts (stripped: some start with a newline) and categories of a Banking77 CSV."""
-    texts: list[str] = []
-    categories: list[str] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            texts.append(row["text"].strip())
-            categories.append(row["category"].strip())
-    return texts, categories
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        raise FileNotFoundError(f"dataset file not found: {path}")
-    return path
-
-
-def load_banking77(data_dir: Path, *, seed: int = 0, dev_fraction: float = 0.1) -> TrainingData:
-    """Banking77 with a seeded, stratified dev split held out of train.
-
-    Parameters
-    ----------
-    data_dir : Path
-        The directory holding ``banking77/`` (``train.csv``, ``test.csv``,
-        ``categories.json``).
-    seed : int
-        Seed of the dev hold-out.
-    dev_fraction : float
-        Fraction of each class's training rows held out (at least one row per class).
-
-    Returns
-    -------
-    TrainingData
-        Multi-class targets in ``categories.json`` order.
-    """
-    root = Path(data_dir) / "banking77"
-    labels = tuple(json.loads(_require(root / "categories.json").read_text(encoding="utf-8")))
-    index = {label: i for i, label in enumerate(labels)}
-    train_texts, train_cats = read_banking77_csv(_require(root / "train.csv"))
-    test_texts, test_cats = read_banking77_csv(_require(root / "test.csv"))
-    train_y = np.array([index[c] for c in train_cats], dtype=np.int64)
-    test_y = np.array([index[c] for c in test_cats], dtype=np.int64)
-
-    rng = np.random.default_rng(seed)
-    dev_mask = np.zeros(len(train_y), dtype=bool)
-    for c in range(len(labels)):
-        rows = np.flatnonzero(train_y == c)
-        n_dev = max(1, round(dev_fraction * len(rows)))
-        dev_mask[rng.choice(rows, size=n_dev, replace=False)] = True
-    all_texts = np.array(train_texts, dtype=object)
-    return TrainingData(
-        name="banking77",
-        task="multi-class",
-        labels=labels,
-        train_texts=tuple(all_texts[~dev_mask]),
-        train_targets=train_y[~dev_mask],
-        dev_texts=tuple(all_texts[dev_mask]),
-        dev_targets=train_y[dev_mask],
-        test_texts=tuple(test_texts),
-        test_targets=test_y,
-        notes={"dev_split": f"stratified {dev_fraction:.0%} of train per class, seed {seed}"},
-    )
-
-
-def _read_goemotions_tsv(path: Path) -> tuple[list[str], list[list[int]]]:
-    texts: list[str] = []
-    ids: list[list[int]] = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 3:
-                raise ValueError(f"{path}:{line_no}: expected 3 tab-separated fields")
-            texts.append(parts[0])
-            ids.append([int(i) for i in parts[1].split(",")])
-    return texts, ids
-
-
-def _goemotions_labels(root: Path) -> tuple[str, ...]:
-    text = _require(root / "emotions.txt").read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
-
-
-def load_goemotions(data_dir: Path) -> TrainingData:
-    """GoEmotions (28 labels, multi-hot) with its upstream train/dev/test splits.
-
-    Texts are kept as written in the TSV (``[NAME]`` masks included).
-    """
-    root = Path(data_dir) / "goemotions"
-    labels = _goemotions_labels(root)
-    splits: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
-    for split in ("train", "dev", "test"):
-        texts, ids = _read_goemotions_tsv(_require(root / f"{split}.tsv"))
-        y = np.zeros((len(texts), len(labels)), dtype=np.float32)
-        for row, row_ids in enumerate(ids):
-            y[row, row_ids] = 1.0
-        splits[split] = (tuple(texts), y)
-    return TrainingData(
-        name="goemotions",
-        task="multi-label",
-        labels=labels,
-        train_texts=splits["train"][0],
-        train_targets=splits["train"][1],
-        dev_texts=splits["dev"][0],
-        dev_targets=splits["dev"][1],
-        test_texts=splits["test"][0],
-        test_targets=splits["test"][1],
-    )
-
-
-def ekman_group_of(root: Path, go_labels: Sequence[str]) -> dict[str, str]:
-    """GoEmotions label → Ekman group, from ``root/ekman_mapping.json`` (neutral → neutral).
-
-    Raises
-    ------
-    ValueError
-        A GoEmotions label the mapping does not cover.
-    """
-    mapping = json.loads(_require(root / "ekman_mapping.json").read_text(encoding="utf-8"))
-    group_of = {"neutral": "neutral"}
-    for group, members in mapping.items():
-        for member in members:
-            group_of[member] = group
-    missing = [label for label in go_labels if label not in group_of]
-    if missing:
-        raise ValueError(f"ekman_mapping.json does not map {missing}")
-    return group_of
-
-
-def read_goemotions_split(
-    root: Path, split: str, *, ekman: bool = False
-) -> tuple[list[str], list[tuple[str, ...]]]:
-    """Texts and label names of one GoEmotions split, exactly as training reads it.
-
-    With ``ekman=True``, only rows whose labels all map to one Ekman group are kept, each
-    labelled with that single group (the ``ekman`` model's data).
-    """
-    go_labels = _goemotions_labels(root)
-    texts, ids = _read_goemotions_tsv(_require(root / f"{split}.tsv"))
-    names = [tuple(go_labels[i] for i in row) for row in ids]
-    if not ekman:
-        return texts, names
-    group_of = ekman_group_of(root, go_labels)
-    kept_texts: list[str] = []
-    kept_names: list[tuple[str, ...]] = []
-    for text, row in zip(texts, names, strict=True):
-        groups = {group_of[label] for label in row}
-        if len(groups) == 1:
-            kept_texts.append(text)
-            kept_names.append((groups.pop(),))
-    return kept_texts, kept_names
-
-
-def load_ekman(data_dir: Path) -> TrainingData:
-    """GoEmotions rows whose labels all fall in exactly one Ekman group (7 classes).
-
-    ``ekman_mapping.json`` maps each of the 27 emotions to one of six groups; ``neutral``
-    is its own group. Rows whose labels span two or more groups are dropped.
-    """
-    root = Path(data_dir) / "goemotions"
-    go_labels = _goemotions_labels(root)
-    group_of = ekman_group_of(root, go_labels)
-    index = {label: i for i, label in enumerate(EKMAN_LABELS)}
-    splits: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
-    kept: dict[str, str] = {}
-    for split in ("train", "dev", "test"):
-        texts, ids = _read_goemotions_tsv(_require(root / f"{split}.tsv"))
-        out_texts: list[str] = []
-        out_y: list[int] = []
-        for text, row_ids in zip(texts, ids, strict=True):
-            groups = {group_of[go_labels[i]] for i in row_ids}
-            if len(groups) == 1:
-                out_texts.append(text)
-                out_y.append(index[groups.pop()])
-        splits[split] = (tuple(out_texts), np.array(out_y, dtype=np.int64))
-        kept[split] = f"{len(out_texts)} of {len(texts)} rows"
-    return TrainingData(
-        name="ekman",
-        task="multi-class",
-        labels=EKMAN_LABELS,
-        train_texts=splits["train"][0],
-        train_targets=splits["train"][1],
-        dev_texts=splits["dev"][0],
-        dev_targets=splits["dev"][1],
-        test_texts=splits["test"][0],
-        test_targets=splits["test"][1],
-        notes={"rows_kept": kept, "rule": "all labels map to exactly one Ekman group"},
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -914,7 +677,7 @@ def run_recipe(
             check_texts=data.dev_texts[:256],
         )
         # Thresholds and metrics come from the exported signature itself, so the card
-        # describes exactly what `cls_core.models.load_model` will serve.
+        # describes exactly what `cls_core.modelio.registry.load_model` will serve.
         dev_scores = score_saved_model(tmp_dir, data.dev_texts)
         test_scores = score_saved_model(tmp_dir, data.test_texts)
         activation = _activation(data.task)

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cls_core.activations import sigmoid, softmax
-from cls_core.decisions import multiclass_decide, multilabel_decide, validate_labels
-from cls_core.export_output import ClassificationOutput
+from cls_core.scoring.activations import sigmoid, softmax
+from cls_core.scoring.decisions import multiclass_decide, multilabel_decide, validate_labels
+from cls_core.scoring.export_output import ClassificationOutput
 
 __all__ = [
     "DEFAULT_LESSON",

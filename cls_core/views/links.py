@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from cls_core.formatting import visible
+from cls_core.views.formatting import visible
 
 __all__ = ["link_problems", "winner_thresholds_from_params"]
 

@@ -1,4 +1,4 @@
-"""Demo evaluation sets written by the project itself, and loaders for the bundled datasets.
+"""Demo evaluation sets written by the project itself.
 
 On a fresh machine without ``../shared/data`` the thresholds page still needs something real
 to show: :func:`demo_eval_set` builds a small labelled set per bundled model from short
@@ -10,28 +10,21 @@ template sentences written for this project (not copied from any dataset), deter
 - ``goemotions``: sentences for the 28 GoEmotions labels, plus pairs joined into one text
   whose truth is both labels, ``;``-joined (multi-label).
 
-:func:`bundled_eval_splits` offers the real dev/test splits when the dataset directory
-(:func:`cls_core.paths.data_dir`) has them.
+The real dev/test splits of the bundled datasets are read by
+:func:`cls_core.modelio.datasets.bundled_eval_splits`, with the readers training used.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 import pandas as pd
 
-from cls_core.paths import data_dir
-from cls_core.training import EKMAN_LABELS  # the ekman model's class order
-
 __all__ = [
     "DEMO_MODELS",
-    "EKMAN_LABELS",
     "GOEMOTIONS_LABELS",
     "banking77_labels",
-    "bundled_eval_splits",
     "demo_eval_set",
 ]
 
@@ -514,8 +507,8 @@ _EKMAN_FRAMES: Final = ("{s}.", "{s}!", "Honestly, {l}.")
 def _ekman() -> pd.DataFrame:
     rows = []
     for frame in _EKMAN_FRAMES:
-        for label in EKMAN_LABELS:
-            for s in _EKMAN_SENTENCES[label]:
+        for label, sentences in _EKMAN_SENTENCES.items():
+            for s in sentences:
                 rows.append({"text": frame.format(s=s, l=_lower_first(s)), "label": label})
     return pd.DataFrame(rows)
 
@@ -777,56 +770,3 @@ def demo_eval_set(model_name: str) -> pd.DataFrame:
             f"`model_name` must be one of {', '.join(DEMO_MODELS)}; got {model_name!r}"
         )
     return _BUILDERS[model_name]()
-
-
-# --------------------------------------------------------------------------- bundled datasets
-
-
-def _goemotions_split(path: Path, *, ekman: bool) -> pd.DataFrame:
-    # the very reader and Ekman rule the training run used, so the page evaluates on the
-    # same rows the model card reports
-    from cls_core.training import read_goemotions_split
-
-    texts, names = read_goemotions_split(path.parent, path.stem, ekman=ekman)
-    return pd.DataFrame({"text": texts, "label": [";".join(row) for row in names]})
-
-
-def _banking77_split(path: Path) -> pd.DataFrame:
-    from cls_core.training import read_banking77_csv
-
-    texts, categories = read_banking77_csv(path)
-    return pd.DataFrame({"text": texts, "label": categories})
-
-
-def bundled_eval_splits(model_name: str) -> dict[str, Callable[[], pd.DataFrame]]:
-    """Loaders for the real evaluation splits of a bundled model's dataset, when present.
-
-    Returns
-    -------
-    dict
-        Split name → a zero-argument loader returning a DataFrame with ``text`` and
-        ``label`` (``;``-joined for goemotions). Empty when the dataset directory lacks the
-        files. goemotions/ekman: "dev" and "test" (ekman keeps rows whose GoEmotions labels
-        map to exactly one Ekman group, neutral included); banking77: "test".
-    """
-    root = data_dir()
-    out: dict[str, Callable[[], pd.DataFrame]] = {}
-    if model_name in ("goemotions", "ekman"):
-        base = root / "goemotions"
-        needed = ["emotions.txt"] + (["ekman_mapping.json"] if model_name == "ekman" else [])
-        if all((base / n).is_file() for n in needed):
-            for split in ("dev", "test"):
-                path = base / f"{split}.tsv"
-                if path.is_file():
-                    out[split] = functools.partial(
-                        _goemotions_split, path, ekman=model_name == "ekman"
-                    )
-    elif model_name == "banking77":
-        path = root / "banking77" / "test.csv"
-        if path.is_file():
-            out["test"] = functools.partial(_banking77_split, path)
-    else:
-        raise ValueError(
-            f"`model_name` must be one of {', '.join(DEMO_MODELS)}; got {model_name!r}"
-        )
-    return out

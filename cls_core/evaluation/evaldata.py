@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cls_core.activations import sigmoid, softmax
-from cls_core.decisions import TASKS, Task, validate_labels
-from cls_core.metrics import Evaluation, build_evaluation
-from cls_core.thresholds import sha256_of
+from cls_core.evaluation.metrics import Evaluation, build_evaluation
+from cls_core.evaluation.thresholds import sha256_of
+from cls_core.scoring.activations import sigmoid, softmax
+from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
     "FORMATS",
@@ -608,7 +608,7 @@ class ScoresData:
     sha256: str
 
     def evaluation(self) -> Evaluation:
-        """Build the :class:`~cls_core.metrics.Evaluation` (sorts once per class)."""
+        """Build the :class:`~cls_core.evaluation.metrics.Evaluation` (sorts once per class)."""
         truth: Any = self.truth.ids if self.task == "multi-class" else self.truth.indicator
         return build_evaluation(self.scores, truth, labels=self.labels, task=self.task)
 

@@ -2,7 +2,7 @@
 
 A class fires when ``score >= threshold``. Every optimiser searches the class's *distinct
 scores* (plus "never fire", just above the highest score, when that is still <= 1), not a
-grid, using the precomputed :class:`~cls_core.metrics.ScoreSweep`: no re-sorting.
+grid, using the precomputed :class:`~cls_core.evaluation.metrics.ScoreSweep`: no re-sorting.
 
 Objectives (text form accepted by :func:`parse_objective` and the ``tune`` command):
 
@@ -36,8 +36,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cls_core.decisions import TASKS, Task, validate_labels
-from cls_core.metrics import (
+from cls_core.evaluation.metrics import (
     ClassCurve,
     CoverageCurve,
     Evaluation,
@@ -46,6 +45,7 @@ from cls_core.metrics import (
     argsort_scores,
     fbeta_from_counts,
 )
+from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
     "OBJECTIVE_SYNTAX",

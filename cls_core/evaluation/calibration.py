@@ -26,8 +26,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cls_core.activations import sigmoid, softmax
-from cls_core.metrics import as_score_matrix
+from cls_core.evaluation.metrics import as_score_matrix
+from cls_core.scoring.activations import sigmoid, softmax
 
 __all__ = [
     "CalibrationComparison",

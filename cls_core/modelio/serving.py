@@ -33,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from cls_core.export_output import CLASSIFY_METHOD_NAME, ClassificationOutput
+from cls_core.scoring.export_output import CLASSIFY_METHOD_NAME, ClassificationOutput
 
 __all__ = [
     "CLASSIFY_INPUTS_KEY",

@@ -1,11 +1,8 @@
-"""``score`` and ``tune`` subcommands.
+"""``score``: stream a text file through a model, chunk by chunk.
 
-- ``python -m cls_core score --model NAME INPUT --text-column COL --out scores.parquet``
-  streams INPUT in chunks through the model and writes one float32 column per label
-  (plus the input's other columns); progress goes to stderr; memory stays bounded.
-- ``python -m cls_core tune SCORES [--truth-column label] [--task ...] [--objective ...]
-  [--bootstrap N] [--drop-unknown] --out thresholds.json`` chooses thresholds. It never
-  imports TensorFlow.
+``cls-explorer score --model NAME INPUT --text-column COL --out scores.parquet`` writes one
+float32 column per label (plus the input's other columns); progress goes to stderr; memory
+stays bounded.
 
 Bad input raises :class:`~cls_core.errors.CliError`: exit status 2, one ``error: ...`` line.
 """
@@ -21,13 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cls_core.cli._files import check_writable
 from cls_core.errors import CliError
 
-__all__ = ["add_parser", "run_score", "run_tune"]
+__all__ = ["add_parser", "run_score"]
 
 
 def add_parser(subparsers: Any) -> None:
-    """Add the ``score`` and ``tune`` subcommands to ``subparsers``."""
+    """Add the ``score`` subcommand to ``subparsers``."""
     score = subparsers.add_parser(
         "score",
         help="score a labelled text file with a model (streaming)",
@@ -44,121 +42,6 @@ def add_parser(subparsers: Any) -> None:
     )
     score.set_defaults(func=run_score)
 
-    tune = subparsers.add_parser(
-        "tune",
-        help="choose per-class thresholds from a scores file",
-        description="Choose thresholds on a scores file (one column per label + a truth column) "
-        "and write thresholds.json.",
-    )
-    tune.add_argument("scores", metavar="SCORES", help="scores file (CSV, TSV, JSONL or Parquet)")
-    tune.add_argument("--truth-column", default="label", help="truth column (default: label)")
-    tune.add_argument(
-        "--task", choices=["multi-label", "multi-class"], help="override the inferred task"
-    )
-    tune.add_argument(
-        "--objective",
-        default="f1",
-        help="f1 | fbeta:B | precision>=P | recall>=R | cost:fp=A,fn=B "
-        "(multi-class also coverage>=C | accuracy>=A); default f1",
-    )
-    tune.add_argument(
-        "--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples (0 or >= 200)"
-    )
-    tune.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    tune.add_argument(
-        "--drop-unknown", action="store_true", help="drop rows whose truth is not a score column"
-    )
-    tune.add_argument(
-        "--scores-are",
-        choices=["auto", "probabilities", "logits"],
-        default="auto",
-        help="how to read the score columns (auto: probabilities if all in [0, 1])",
-    )
-    tune.add_argument("--model", default=None, help="model name to record in the file")
-    tune.add_argument("--out", required=True, help="where to write thresholds.json")
-    tune.set_defaults(func=run_tune)
-
-
-# --------------------------------------------------------------------------- tune
-
-
-def run_tune(args: argparse.Namespace) -> int:
-    """The ``tune`` command (see the module docstring)."""
-    from cls_core.evaldata import EvalDataError, load_scores
-    from cls_core.thresholds import parse_objective, thresholds_file, tune, write_thresholds_json
-
-    try:
-        objective = parse_objective(args.objective)
-    except ValueError as exc:
-        raise CliError(f"bad --objective: {exc}") from None
-    if args.bootstrap != 0 and args.bootstrap < 200:
-        raise CliError(f"--bootstrap must be 0 (none) or >= 200 resamples; got {args.bootstrap}")
-    if args.seed < 0:
-        raise CliError(f"--seed must be >= 0; got {args.seed}")
-    out = Path(args.out)
-    _check_writable(out)
-    try:
-        data = load_scores(
-            args.scores,
-            truth_column=args.truth_column,
-            task=args.task,
-            score_kind=args.scores_are,
-            on_unknown="drop" if args.drop_unknown else "error",
-            on_invalid="error",
-        )
-    except EvalDataError as exc:
-        raise CliError(str(exc)) from None
-    if not objective.per_class and data.task != "multi-class":
-        raise CliError(f"objective {objective} needs a multi-class task; the data is {data.task}")
-    for line in data.report.lines():
-        print(line, file=sys.stderr)
-    evaluation = data.evaluation()
-    result = tune(evaluation, objective, bootstrap=args.bootstrap, seed=args.seed)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    model = args.model or _stored_model(args.scores)
-    document = thresholds_file(
-        result.metrics,
-        objective=objective,
-        data_sha256=data.sha256,
-        model=model,
-        bootstrap=result.bootstrap,
-    )
-    try:
-        write_thresholds_json(document, out)
-    except OSError as exc:
-        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
-    m = result.metrics
-    summary = f"wrote {out}: {data.task}, {objective}, micro F1 {m.micro.f1:.4f}, macro F1 {m.macro.f1:.4f}"
-    if m.coverage is not None:
-        summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
-    print(summary, file=sys.stderr)
-    return 0
-
-
-def _check_writable(out: Path) -> None:
-    if out.is_dir():
-        raise CliError(f"--out {str(out)!r} is a directory")
-    if not out.parent.exists():
-        raise CliError(f"--out directory {str(out.parent)!r} does not exist")
-
-
-def _stored_model(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"PAR1":
-                return None
-        import pyarrow.parquet as pq
-
-        meta = pq.read_schema(path).metadata or {}
-    except Exception:
-        return None
-    raw = meta.get(b"cls_core.model")
-    return raw.decode("utf-8", errors="replace") if raw else None
-
-
-# --------------------------------------------------------------------------- score
-
 
 def run_score(args: argparse.Namespace) -> int:
     """The ``score`` command: stream INPUT through the model, chunk by chunk."""
@@ -166,7 +49,7 @@ def run_score(args: argparse.Namespace) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from cls_core.evaldata import EvalDataError, iter_table_chunks
+    from cls_core.evaluation.evaldata import EvalDataError, iter_table_chunks
 
     if args.chunk_rows < 1:
         raise CliError(f"--chunk-rows must be >= 1; got {args.chunk_rows}")
@@ -174,7 +57,7 @@ def run_score(args: argparse.Namespace) -> int:
     out_format = out.suffix.lower()
     if out_format not in (".parquet", ".csv"):
         raise CliError(f"--out must end in .parquet or .csv; got {str(out)!r}")
-    _check_writable(out)
+    check_writable(out)
     if Path(args.input).resolve() == out.resolve():
         raise CliError("--out must not be the input file")
     try:
@@ -190,7 +73,7 @@ def run_score(args: argparse.Namespace) -> int:
         )
 
     from cls_core.errors import ModelLoadError
-    from cls_core.models import load_model  # imports TensorFlow: only now, input checked
+    from cls_core.modelio.registry import load_model  # imports TensorFlow: only now, input checked
 
     try:
         model = load_model(args.model)

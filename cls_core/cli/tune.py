@@ -1,0 +1,129 @@
+"""``tune``: choose per-class thresholds from a scores file.
+
+``cls-explorer tune SCORES [--truth-column label] [--task ...] [--objective ...]
+[--bootstrap N] [--drop-unknown] --out thresholds.json``. It never imports TensorFlow.
+
+Bad input raises :class:`~cls_core.errors.CliError`: exit status 2, one ``error: ...`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cls_core.cli._files import check_writable
+from cls_core.errors import CliError
+
+__all__ = ["add_parser", "run_tune"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``tune`` subcommand to ``subparsers``."""
+    tune = subparsers.add_parser(
+        "tune",
+        help="choose per-class thresholds from a scores file",
+        description="Choose thresholds on a scores file (one column per label + a truth column) "
+        "and write thresholds.json.",
+    )
+    tune.add_argument("scores", metavar="SCORES", help="scores file (CSV, TSV, JSONL or Parquet)")
+    tune.add_argument("--truth-column", default="label", help="truth column (default: label)")
+    tune.add_argument(
+        "--task", choices=["multi-label", "multi-class"], help="override the inferred task"
+    )
+    tune.add_argument(
+        "--objective",
+        default="f1",
+        help="f1 | fbeta:B | precision>=P | recall>=R | cost:fp=A,fn=B "
+        "(multi-class also coverage>=C | accuracy>=A); default f1",
+    )
+    tune.add_argument(
+        "--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples (0 or >= 200)"
+    )
+    tune.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    tune.add_argument(
+        "--drop-unknown", action="store_true", help="drop rows whose truth is not a score column"
+    )
+    tune.add_argument(
+        "--scores-are",
+        choices=["auto", "probabilities", "logits"],
+        default="auto",
+        help="how to read the score columns (auto: probabilities if all in [0, 1])",
+    )
+    tune.add_argument("--model", default=None, help="model name to record in the file")
+    tune.add_argument("--out", required=True, help="where to write thresholds.json")
+    tune.set_defaults(func=run_tune)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    """The ``tune`` command (see the module docstring)."""
+    from cls_core.evaluation.evaldata import EvalDataError, load_scores
+    from cls_core.evaluation.thresholds import (
+        parse_objective,
+        thresholds_file,
+        tune,
+        write_thresholds_json,
+    )
+
+    try:
+        objective = parse_objective(args.objective)
+    except ValueError as exc:
+        raise CliError(f"bad --objective: {exc}") from None
+    if args.bootstrap != 0 and args.bootstrap < 200:
+        raise CliError(f"--bootstrap must be 0 (none) or >= 200 resamples; got {args.bootstrap}")
+    if args.seed < 0:
+        raise CliError(f"--seed must be >= 0; got {args.seed}")
+    out = Path(args.out)
+    check_writable(out)
+    try:
+        data = load_scores(
+            args.scores,
+            truth_column=args.truth_column,
+            task=args.task,
+            score_kind=args.scores_are,
+            on_unknown="drop" if args.drop_unknown else "error",
+            on_invalid="error",
+        )
+    except EvalDataError as exc:
+        raise CliError(str(exc)) from None
+    if not objective.per_class and data.task != "multi-class":
+        raise CliError(f"objective {objective} needs a multi-class task; the data is {data.task}")
+    for line in data.report.lines():
+        print(line, file=sys.stderr)
+    evaluation = data.evaluation()
+    result = tune(evaluation, objective, bootstrap=args.bootstrap, seed=args.seed)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    model = args.model or _stored_model(args.scores)
+    document = thresholds_file(
+        result.metrics,
+        objective=objective,
+        data_sha256=data.sha256,
+        model=model,
+        bootstrap=result.bootstrap,
+    )
+    try:
+        write_thresholds_json(document, out)
+    except OSError as exc:
+        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    m = result.metrics
+    summary = f"wrote {out}: {data.task}, {objective}, micro F1 {m.micro.f1:.4f}, macro F1 {m.macro.f1:.4f}"
+    if m.coverage is not None:
+        summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _stored_model(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PAR1":
+                return None
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:
+        return None
+    raw = meta.get(b"cls_core.model")
+    return raw.decode("utf-8", errors="replace") if raw else None
