@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LINT_IMPORTS = BIN / "lint-imports"
 CLS_EXPLORER = BIN / "cls-explorer"
+TEXT_COLUMN_OUT = ("--text-column", "text", "--out", "out.csv")
 
 ARRAY_ONLY_PARTS = ("scoring", "evaluation", "views")
 
@@ -157,8 +158,7 @@ def test_score_prints_no_tensorflow_log_lines(tmp_path: Path) -> None:
     (tmp_path / "in.csv").write_text("text\nmy card was stolen\nwhat is the rate\n", "utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",)}
     result = subprocess.run(
-        [str(CLS_EXPLORER), "score", "--model", "banking77", "in.csv"]
-        + ["--text-column", "text", "--out", "out.csv"],
+        [str(CLS_EXPLORER), "score", "--model", "banking77", "in.csv", *TEXT_COLUMN_OUT],
         cwd=tmp_path,
         capture_output=True,
         text=True,
