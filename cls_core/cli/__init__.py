@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "cls_core.cli.score",
     "cls_core.cli.tune",
     "cls_core.cli.train",
+    "cls_core.cli.export",
 )
 
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
     parser = argparse.ArgumentParser(
         prog="cls-explorer",
-        description="Classifier Output Explorer: score, tune and train from the command line.",
+        description="Classifier Output Explorer: score, tune, train and export from the command line.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in _COMMAND_MODULES:
