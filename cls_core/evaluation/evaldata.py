@@ -10,7 +10,16 @@ itself a label name), label names/ids joined by ``;``, or a list. The task is in
 any ``;``-joined, list or empty truth → multi-label; otherwise multi-class.
 
 Row numbers in messages are 1-based data rows (the header is not counted).
-All problems are raised as :class:`EvalDataError` (a ``ValueError``).
+All problems are raised as :class:`EvalDataError` (a ``ValueError``); messages quote user
+data only as short previews (:func:`cls_core.preview.preview`).
+
+Memory caps (checked before the data is materialised): a whole-file read
+(:func:`read_table`, hence :func:`load_scores` and :func:`load_texts`) refuses files of more
+than :func:`max_cells` cells (rows × columns; Parquet: every stored value, list elements
+included) or more than :func:`max_bytes` bytes of decoded data. Parquet files are checked
+from their metadata, then read in batches with strings kept dictionary-encoded until their
+decoded size is known; CSV/TSV/JSONL are read up to the cap and no further. Both caps are
+configurable: environment variables ``CLS_MAX_CELLS`` and ``CLS_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import csv
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +42,7 @@ import pandas as pd
 
 from cls_core.evaluation.metrics import Evaluation, build_evaluation
 from cls_core.evaluation.thresholds import sha256_of
+from cls_core.preview import preview, preview_list
 from cls_core.scoring.activations import sigmoid, softmax
 from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
@@ -49,6 +60,8 @@ __all__ = [
     "iter_table_chunks",
     "load_scores",
     "load_texts",
+    "max_bytes",
+    "max_cells",
     "parse_truth",
     "read_table",
 ]
@@ -66,11 +79,59 @@ _EXTENSIONS: dict[str, FileFormat] = {
     ".pq": "parquet",
 }
 _SNIFF_BYTES = 64 * 1024
+_HEADER_BYTES = 16 * 1024 * 1024  # a header line longer than this is refused
 Source = str | Path | bytes
+
+DEFAULT_MAX_CELLS = 50_000_000
+"""Default cap on the cells (rows × columns) of a file read whole: 400 MB as float64."""
+DEFAULT_MAX_BYTES = 1 << 30
+"""Default cap on the decoded bytes of a file read whole (1 GiB)."""
 
 
 class EvalDataError(ValueError):
     """The evaluation data cannot be used as given; the message names the file and the problem."""
+
+
+# --------------------------------------------------------------------------- caps
+
+
+def _env_cap(variable: str, default: int) -> int:
+    raw = os.environ.get(variable)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.replace("_", "").strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise EvalDataError(
+            f"environment variable {variable} must be a positive whole number; got {preview(raw)}"
+        )
+    return value
+
+
+def max_cells() -> int:
+    """Cells (rows × columns) a whole-file read accepts: ``CLS_MAX_CELLS``, default 50,000,000."""
+    return _env_cap("CLS_MAX_CELLS", DEFAULT_MAX_CELLS)
+
+
+def max_bytes() -> int:
+    """Decoded bytes a whole-file read accepts: ``CLS_MAX_BYTES``, default 1 GiB."""
+    return _env_cap("CLS_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def _too_many_cells(label: str, what: str) -> EvalDataError:
+    return EvalDataError(
+        f"file {label} is too big to read whole: {what}, over the limit of {max_cells():,} "
+        "cells (rows × columns; set CLS_MAX_CELLS to change it)"
+    )
+
+
+def _too_many_bytes(label: str, what: str) -> EvalDataError:
+    return EvalDataError(
+        f"file {label} is too big to read whole: {what}, over the limit of {max_bytes():,} "
+        "bytes (set CLS_MAX_BYTES to change it)"
+    )
 
 
 # --------------------------------------------------------------------------- formats
@@ -78,8 +139,8 @@ class EvalDataError(ValueError):
 
 def _describe(source: Source, name: str | None) -> str:
     if name:
-        return repr(name)
-    return "the uploaded file" if isinstance(source, bytes) else repr(str(source))
+        return preview(name, limit=200)
+    return "the uploaded file" if isinstance(source, bytes) else preview(str(source), limit=200)
 
 
 def _head(source: Source, n: int = _SNIFF_BYTES) -> bytes:
@@ -93,6 +154,10 @@ def _looks_like(head: bytes) -> str:
     """What the content looks like, for messages and detection."""
     if head.startswith(b"PAR1"):
         return "parquet"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:4] == b"\x00\x00\xfe\xff":
+        return "utf-16"
+    if _utf16_without_bom(head[:4096]):
+        return "utf-16"
     if head[:2] in (b"PK",) or head[:4] == b"\x89PNG" or head[:5] == b"%PDF-":
         return "binary"
     if b"\x00" in head[:4096]:
@@ -107,6 +172,17 @@ def _looks_like(head: bytes) -> str:
     if "\t" in first and first.count("\t") >= first.count(","):
         return "tsv"
     return "csv"
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Mostly-ASCII UTF-16 text: every other byte is NUL (and the others are not)."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    for zeros, chars in ((even, odd), (odd, even)):
+        if zeros.count(0) >= 0.9 * len(zeros) and chars.count(0) <= 0.1 * len(chars):
+            return True
+    return False
 
 
 def detect_format(source: Source, *, name: str | None = None) -> FileFormat:
@@ -138,6 +214,10 @@ def detect_format(source: Source, *, name: str | None = None) -> FileFormat:
             f"file {label} is empty; expected a header line and data rows (CSV, TSV, JSONL or Parquet)"
         )
     looks = _looks_like(head)
+    if looks == "utf-16":
+        raise EvalDataError(
+            f"file {label} is UTF-16 (or UTF-32) text; UTF-16 is not supported: save it as UTF-8"
+        )
     if looks == "binary":
         raise EvalDataError(f"file {label} is binary data, not CSV, TSV, JSONL or Parquet")
     if looks == "json-array":
@@ -166,6 +246,7 @@ def _single_column(head: bytes) -> bool:
 
 
 def _check_utf8(source: Source, label: str) -> None:
+    """Valid UTF-8 and no NUL byte, anywhere in the file (streamed in 1 MiB blocks)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     offset = 0
     stream: Any = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
@@ -173,6 +254,13 @@ def _check_utf8(source: Source, label: str) -> None:
         while True:
             block = stream.read(1 << 20)
             final = not block
+            nul = block.find(b"\x00")
+            if nul >= 0:
+                raise EvalDataError(
+                    f"file {label} holds a NUL byte (0x00) at offset {offset + nul}: CSV, TSV and "
+                    "JSON lines are text and cannot contain NUL bytes (binary data or padding "
+                    "after the text?)"
+                )
             try:
                 decoder.decode(block, final=final)
             except UnicodeDecodeError as exc:
@@ -193,6 +281,11 @@ def _parser_reason(exc: Exception) -> str:
     if not text:
         return type(exc).__name__
     first = text.splitlines()[0]
+    if "depth limit" in first or isinstance(exc, RecursionError):
+        return (
+            "a line is nested too deeply (more than 1,000 levels of [ or {); each line must "
+            "be one flat object: a value per column"
+        )
     ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", first)
     if ragged:
         expected, line, saw = ragged.groups()
@@ -204,54 +297,213 @@ def _rows_have(n: int) -> str:
     return f"{n} row has" if n == 1 else f"{n} rows have"
 
 
-def _check_unique_header(source: Source, fmt: FileFormat, label: str) -> None:
-    """Refuse duplicate column names (pandas would rename the second ``x`` to ``x.1``)."""
+def _header_names(source: Source, fmt: FileFormat, label: str) -> list[str] | None:
+    """Every column name of the header (None when the parser will report the file instead).
+
+    Text formats: the whole first record, however long (up to 16 MiB; longer is refused),
+    so that a name cut at a buffer boundary is never mistaken for a duplicate.
+    """
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            names = pq.read_schema(
-                io.BytesIO(source) if isinstance(source, bytes) else source
-            ).names
+            return list(pq.read_schema(_parquet_input(source)).names)
         except Exception:
-            return  # the reader reports unreadable files
-    elif fmt in ("csv", "tsv"):
-        text = _head(source).decode("utf-8", errors="replace").lstrip("\ufeff")
+            return None  # the reader reports unreadable files
+    head = _head(source, _HEADER_BYTES)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO(text, newline="")
         rows = csv.reader(
-            io.StringIO(text),
+            buf,
             delimiter="," if fmt == "csv" else "\t",
             quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE,
         )
         try:
             names = next(rows, [])
         except csv.Error:
-            return
-    else:  # JSON lines: parsing keeps the last of repeated keys, so look at the first object
-        first = next(
-            (
-                ln
-                for ln in _head(source).decode("utf-8", errors="replace").splitlines()
-                if ln.strip()
-            ),
-            "",
-        )
-        names = []
+            return None  # e.g. a name over the csv module's field limit: pandas decides
+        if len(head) == _HEADER_BYTES and buf.tell() >= len(text):
+            raise EvalDataError(
+                f"file {label} has a header line longer than {_HEADER_BYTES:,} bytes; "
+                "expected one short name per column"
+            )
+        return names
+    # JSON lines: parsing keeps the last of repeated keys, so look at the first object
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    names = []
 
-        def collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-            names.extend(key for key, _ in pairs)
-            return {}
+    def collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        names.extend(key for key, _ in pairs)
+        return {}
 
-        try:
-            json.loads(first, object_pairs_hook=collect)
-        except ValueError:
-            return  # the reader reports malformed lines
+    try:
+        json.loads(first, object_pairs_hook=collect)
+    except RecursionError:
+        raise EvalDataError(
+            f"file {label} is not a readable JSON lines file: line 1 is nested too deeply "
+            "(more than 1,000 levels of [ or {); each line must be one flat object: a value "
+            "per column"
+        ) from None
+    except ValueError:
+        return None  # the reader reports malformed lines
+    return names
+
+
+def _check_unique_header(source: Source, fmt: FileFormat, label: str) -> list[str] | None:
+    """Refuse duplicate column names (pandas would rename the second ``x`` to ``x.1``).
+
+    Returns the header's names (None when unknown: the parser then reports the file).
+    """
+    names = _header_names(source, fmt, label)
+    if names is None:
+        return None
     seen: set[str] = set()
     duplicates = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if duplicates:
-        listed = ", ".join(repr(n) for n in dict.fromkeys(duplicates))
+        listed = preview_list(dict.fromkeys(duplicates))
         raise EvalDataError(
             f"file {label} has duplicate column names: {listed}; every column needs its own name"
         )
+    return names
+
+
+def _parquet_input(source: Source) -> Any:
+    """A fresh readable input for pyarrow (bytes are wrapped without copying)."""
+    if isinstance(source, bytes):
+        import pyarrow as pa
+
+        return pa.BufferReader(source)
+    return source
+
+
+def _source_size(source: Source) -> int:
+    return len(source) if isinstance(source, bytes) else os.stat(source).st_size
+
+
+def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
+    """Read a Parquet file whole, refusing it before it is materialised when over the caps.
+
+    1. Metadata: every stored value (list elements included) counts as a cell; the column
+       chunks' uncompressed sizes count as bytes.
+    2. Batches: string and binary columns are read dictionary-encoded (a dictionary page can
+       stand for gigabytes of repeated text), and their decoded size is summed from the
+       dictionary's value lengths before anything is expanded.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(_parquet_input(source))
+        schema = meta.schema.to_arrow_schema()
+    except Exception as exc:
+        raise EvalDataError(
+            f"file {label} is not a readable Parquet file: {_parser_reason(exc)}"
+        ) from None
+    cells = 0
+    stored = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            cells += max(int(chunk.num_values), int(group.num_rows))
+            stored += int(chunk.total_uncompressed_size)
+    cells = max(cells, int(meta.num_rows) * len(schema.names))
+    if cells > max_cells():
+        raise _too_many_cells(
+            label,
+            f"{meta.num_rows:,} rows × {len(schema.names):,} columns hold {cells:,} values",
+        )
+    if stored > max_bytes():
+        raise _too_many_bytes(label, f"its data takes {stored:,} bytes uncompressed")
+    strings = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    ]
+    limit = max_bytes()
+    total = 0
+    batches = []
+    try:
+        reader = pq.ParquetFile(_parquet_input(source), read_dictionary=strings)
+        for batch in reader.iter_batches(batch_size=65_536):
+            for column in batch.columns:
+                if pa.types.is_dictionary(column.type):
+                    lengths = pc.binary_length(column.dictionary)
+                    total += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
+                    total += 8 * len(column)  # offsets
+                else:
+                    total += int(column.nbytes)
+            if total > limit:
+                raise _too_many_bytes(label, f"its data decodes to more than {total:,} bytes")
+            batches.append(batch)
+        table = pa.Table.from_batches(batches) if batches else reader.schema_arrow.empty_table()
+        decoded = [
+            table.column(i).cast(f.type.value_type) if pa.types.is_dictionary(f.type) else None
+            for i, f in enumerate(table.schema)
+        ]
+        for i, column in enumerate(decoded):
+            if column is not None:
+                table = table.set_column(i, table.schema.field(i).name, column)
+        table = table.replace_schema_metadata(schema.metadata)
+        return table.to_pandas()
+    except EvalDataError:
+        raise
+    except Exception as exc:
+        raise EvalDataError(
+            f"file {label} is not a readable Parquet file: {_parser_reason(exc)}"
+        ) from None
+
+
+def _read_text_capped(
+    source: Source, fmt: FileFormat, label: str, names: list[str] | None
+) -> pd.DataFrame:
+    """Read CSV/TSV/JSONL whole, stopping as soon as the cell cap is passed."""
+    size = _source_size(source)
+    if size > max_bytes():
+        raise _too_many_bytes(label, f"it holds {size:,} bytes")
+    data: Any = io.BytesIO(source) if isinstance(source, bytes) else source
+    cap = max_cells()
+    if fmt == "jsonl":
+        chunks = []
+        cells = 0
+        reader = pd.read_json(
+            data,
+            lines=True,
+            dtype=False,
+            precise_float=True,
+            encoding="utf-8",
+            chunksize=10_000,
+        )
+        with reader:
+            for chunk in reader:
+                cells += int(chunk.size)
+                if cells > cap:
+                    raise _too_many_cells(label, f"its first rows already hold {cells:,} values")
+                chunks.append(chunk)
+        if not chunks:
+            return pd.DataFrame()
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    n_columns = max(len(names or ()), 1)
+    max_rows = cap // n_columns
+    if max_rows < 1:
+        raise _too_many_cells(label, f"its header alone names {n_columns:,} columns")
+    frame = pd.read_csv(
+        data,
+        sep="," if fmt == "csv" else "\t",
+        keep_default_na=False,
+        na_values=[],
+        encoding="utf-8",
+        quoting=3 if fmt == "tsv" else 0,  # TSV: quotes are text
+        nrows=max_rows + 1,  # read no further than the cap
+    )
+    if frame.shape[0] > max_rows or frame.size > cap:
+        raise _too_many_cells(label, f"more than {max_rows:,} rows × {n_columns:,} columns")
+    return frame
 
 
 def read_table(source: Source, *, name: str | None = None) -> pd.DataFrame:
@@ -262,32 +514,21 @@ def read_table(source: Source, *, name: str | None = None) -> pd.DataFrame:
     Raises
     ------
     EvalDataError
-        See :func:`detect_format`; invalid UTF-8; a malformed file (the parser's reason);
-        no rows.
+        See :func:`detect_format`; invalid UTF-8 or a NUL byte anywhere in a text file;
+        duplicate column names (the whole header is read); a malformed file (the parser's
+        reason); over the caps (:func:`max_cells`, :func:`max_bytes`; nothing is
+        materialised beyond them); no rows.
     """
     fmt = detect_format(source, name=name)
     label = _describe(source, name)
-    data: Any = io.BytesIO(source) if isinstance(source, bytes) else source
     if fmt != "parquet":
         _check_utf8(source, label)
-    _check_unique_header(source, fmt, label)
+    names = _check_unique_header(source, fmt, label)
     try:
         if fmt == "parquet":
-            frame = pd.read_parquet(data)
+            frame = _read_parquet_capped(source, label)
         else:
-            if fmt == "jsonl":
-                frame = pd.read_json(
-                    data, lines=True, dtype=False, precise_float=True, encoding="utf-8"
-                )
-            else:
-                frame = pd.read_csv(
-                    data,
-                    sep="," if fmt == "csv" else "\t",
-                    keep_default_na=False,
-                    na_values=[],
-                    encoding="utf-8",
-                    quoting=3 if fmt == "tsv" else 0,  # TSV: quotes are text
-                )
+            frame = _read_text_capped(source, fmt, label, names)
     except EvalDataError:
         raise
     except Exception as exc:  # pandas/pyarrow parser errors: report, never a traceback
@@ -438,6 +679,10 @@ class TruthColumn:
         The distinct unknown names, sorted (up to 50).
     missing : ndarray of bool (n,)
         Multi-class rows with no truth at all.
+    reading : str
+        How whole numbers in the truth were read, for the report ("" when there were none):
+        as label names when some labels are whole numbers and the numbers match them at
+        least as often as they match class ids, else as 0-based class ids.
     """
 
     task: Task
@@ -446,6 +691,7 @@ class TruthColumn:
     unknown: npt.NDArray[np.bool_]
     unknown_labels: tuple[str, ...]
     missing: npt.NDArray[np.bool_]
+    reading: str = ""
 
 
 def _cell_tokens(cell: Any) -> list[Any] | None:
@@ -491,15 +737,13 @@ def parse_truth(
     n = len(series)
     # fast path: a plain column of single names or ids
     if series.dtype.kind in "iu":
-        ids = series.to_numpy().astype(np.int64)
+        ints = series.to_numpy().astype(np.int64)
         tokens_simple: list[list[Any] | None] | None = None
     else:
-        ids = None
-        tokens_simple = None
-    if ids is None:
+        ints = None
         tokens_simple = [_cell_tokens(c) for c in series.tolist()]
     if task is not None and task not in TASKS:
-        raise EvalDataError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        raise EvalDataError(f"task must be one of {', '.join(TASKS)}; got {preview(task)}")
     if task is None:
         if tokens_simple is None:
             task = "multi-class"
@@ -511,29 +755,46 @@ def parse_truth(
             ) or any(isinstance(c, str) and ";" in c for c in cells)
             task = "multi-label" if multi else "multi-class"
 
+    numbers = (
+        set(np.unique(ints).tolist())
+        if ints is not None
+        else {
+            v
+            for tokens in tokens_simple or ()
+            for t in tokens or ()
+            if (v := _whole_number(t)) is not None
+        }
+    )
+    by_name, reading = _integer_reading(numbers, index)
     indicator = np.zeros((n, n_classes), dtype=bool)
     unknown = np.zeros(n, dtype=bool)
     missing = np.zeros(n, dtype=bool)
     unknown_names: set[str] = set()
-    if tokens_simple is None:
-        assert ids is not None
-        bad = (ids < 0) | (ids >= n_classes)
+    if ints is not None:
+        if by_name:
+            lookup = {v: index.get(str(v), -1) for v in numbers}
+            ids = np.array([lookup[v] for v in ints.tolist()], dtype=np.int64).reshape(-1)
+            bad = ids < 0
+        else:
+            ids = ints
+            bad = (ids < 0) | (ids >= n_classes)
         unknown |= bad
-        unknown_names.update(str(v) for v in np.unique(ids[bad])[:50])
+        unknown_names.update(str(v) for v in np.unique(ints[bad])[:50])
         good = np.flatnonzero(~bad)
         indicator[good, ids[good]] = True
     else:
+        assert tokens_simple is not None
         for row, tokens in enumerate(tokens_simple):
             if tokens is None or (task == "multi-class" and not tokens):
                 missing[row] = True
                 continue
             if task == "multi-class" and len(tokens) > 1:
                 raise EvalDataError(
-                    f"row {row + 1} holds {len(tokens)} labels ({';'.join(map(str, tokens))}) "
-                    "but the task is multi-class"
+                    f"row {row + 1} holds {len(tokens)} labels "
+                    f"({preview(';'.join(map(str, tokens)), quote=False)}) but the task is multi-class"
                 )
             for token in tokens:
-                cls = _token_id(token, index, n_classes)
+                cls = _token_id(token, index, n_classes, by_name=by_name)
                 if cls is None:
                     unknown[row] = True
                     if len(unknown_names) < 50:
@@ -552,21 +813,56 @@ def parse_truth(
         unknown=unknown,
         unknown_labels=tuple(sorted(unknown_names)),
         missing=missing,
+        reading=reading,
     )
 
 
-def _token_id(token: Any, index: dict[str, int], n_classes: int) -> int | None:
-    if isinstance(token, str):
-        if token in index:
-            return index[token]
-        if token.isdigit():
-            value = int(token)
-            return value if value < n_classes else None
-        return None
+def _whole_number(token: Any) -> int | None:
+    """A truth token's value as a whole number (an int, or a string of ASCII digits)."""
     if isinstance(token, int | np.integer) and not isinstance(token, bool):
-        value = int(token)
-        return value if 0 <= value < n_classes else None
+        return int(token)
+    if isinstance(token, str) and token.isascii() and token.isdigit():
+        return int(token)
     return None
+
+
+def _integer_reading(numbers: set[int], index: dict[str, int]) -> tuple[bool, str]:
+    """Read whole-number truth as label names (True) or as class ids (False), and say so.
+
+    Label names that are whole numbers ("0", "1"; star ratings "1".."5") win when the
+    numbers match them at least as often as they match 0-based positions: a binary file
+    with columns "1", "0" and 0/1 truth is read by name, not as "0 = the first column".
+    """
+    if not numbers:
+        return False, ""
+    n_classes = len(index)
+    named = {name for name in index if name.isascii() and name.isdigit()}
+    as_names = sum(1 for v in numbers if str(v) in index)
+    as_ids = sum(1 for v in numbers if 0 <= v < n_classes)
+    shown = sorted(numbers)[:3]
+    example = shown[0]
+    if named and as_names >= as_ids:
+        return True, (
+            f"truth: whole numbers read as label names, since some labels are numbers "
+            f"({example} is the label {str(example)!r}, not class id {example})"
+        )
+    target = list(index)[example] if 0 <= example < n_classes else None
+    return False, (
+        "truth: whole numbers read as 0-based class ids"
+        + (f" ({example} is the label {preview(target)})" if target is not None else "")
+    )
+
+
+def _token_id(token: Any, index: dict[str, int], n_classes: int, *, by_name: bool) -> int | None:
+    """The class of one truth token; whole numbers follow ``by_name`` (names, else ids)."""
+    number = _whole_number(token)
+    if number is None:
+        return index.get(token) if isinstance(token, str) else None
+    if by_name:
+        return index.get(str(number))
+    if isinstance(token, str) and token in index:
+        return index[token]
+    return number if 0 <= number < n_classes else None
 
 
 # --------------------------------------------------------------------------- scores files
@@ -720,21 +1016,31 @@ def load_scores(
     frame = read_table(source, name=name)
     if truth_column not in frame.columns:
         raise EvalDataError(
-            f"file {label} has no truth column {truth_column!r}; columns are {list(frame.columns)[:20]}"
+            f"file {label} has no truth column {preview(truth_column)}; "
+            f"columns are [{preview_list(frame.columns)}]"
         )
+    _check_truth_not_empty(frame[truth_column], truth_column, label)
     if labels is None:
-        stored = _stored_labels(source)
+        stored = _stored_labels(source, label)
         columns = (
             stored if stored is not None else _score_columns(frame, truth_column, exclude_columns)
         )
     else:
-        columns = list(validate_labels(labels))
+        try:
+            columns = list(validate_labels(labels))
+        except (TypeError, ValueError) as exc:
+            raise EvalDataError(f"bad `labels`: {preview(str(exc), limit=200)}") from None
     if not columns:
         raise EvalDataError(f"file {label} has no score columns (one numeric column per label)")
     missing_cols = [c for c in columns if c not in frame.columns]
     if missing_cols:
-        raise EvalDataError(f"file {label} lacks score columns for labels {missing_cols[:20]}")
+        raise EvalDataError(
+            f"file {label} lacks score columns for labels [{preview_list(missing_cols)}]"
+        )
     names = validate_labels(columns)
+    _check_label_names(names, f"file {label}: score column")
+    for column in names:
+        _check_score_dtype(frame[column], column, label)
     n = frame.shape[0]
 
     # scores: coerce, then name the first bad cell
@@ -762,7 +1068,7 @@ def load_scores(
         if on_invalid == "error":
             n_bad = int(bad_rows.sum())
             raise EvalDataError(
-                f"file {label}: {_describe_cell(cell)} at row {row + 1}, column {column!r} "
+                f"file {label}: {_describe_cell(cell)} at row {row + 1}, column {preview(column)} "
                 f"({n_bad} {'row has' if n_bad == 1 else 'rows have'} bad scores); "
                 "every score must be a finite number"
             )
@@ -770,7 +1076,7 @@ def load_scores(
 
     truth = parse_truth(frame[truth_column], names, task=task)
     if truth.unknown.any():
-        listed = ", ".join(repr(x) for x in truth.unknown_labels[:20])
+        listed = preview_list(truth.unknown_labels)
         if on_unknown == "error":
             raise EvalDataError(
                 f"file {label}: {_rows_have(int(truth.unknown.sum()))} truth labels that are not score "
@@ -781,7 +1087,7 @@ def load_scores(
         if on_invalid == "error":
             row = int(np.flatnonzero(truth.missing)[0])
             raise EvalDataError(
-                f"file {label}: empty truth in column {truth_column!r} at row {row + 1} "
+                f"file {label}: empty truth in column {preview(truth_column)} at row {row + 1} "
                 f"({int(truth.missing.sum())} rows) for a multi-class task"
             )
         dropped.append(_dropped("empty truth", truth.missing & ~bad_rows & ~truth.unknown))
@@ -794,7 +1100,7 @@ def load_scores(
     kind: Literal["probabilities", "logits"] = (
         infer_score_kind(raw) if score_kind == "auto" else score_kind
     )
-    notes = []
+    notes = [truth.reading] if truth.reading else []
     if kind == "logits":
         probs = softmax(raw) if truth.task == "multi-class" else sigmoid(raw)
         notes.append(
@@ -808,7 +1114,7 @@ def load_scores(
             i, j = (int(x[0]) for x in np.nonzero(outside))
             raise EvalDataError(
                 f"file {label}: score {float(raw[i, j])!r} at row {int(kept[i]) + 1}, column "
-                f"{names[j]!r} is outside [0, 1] ({int(outside.any(axis=1).sum())} rows), so "
+                f"{preview(names[j])} is outside [0, 1] ({int(outside.any(axis=1).sum())} rows), so "
                 "the scores cannot be probabilities; read them as logits"
             )
         notes.append("scores treated as probabilities")
@@ -824,6 +1130,7 @@ def load_scores(
         unknown=truth.unknown[kept],
         unknown_labels=truth.unknown_labels,
         missing=truth.missing[kept],
+        reading=truth.reading,
     )
     counts = kept_truth.indicator.sum(axis=0)
     report = DataReport(
@@ -857,33 +1164,144 @@ def _describe_cell(cell: Any) -> str:
         try:
             value = float(cell)
         except ValueError:
-            return f"non-numeric score {cell!r}"
+            return f"non-numeric score {preview(cell)}"
     else:
-        value = float(cell)
+        try:
+            value = float(cell)
+        except (TypeError, ValueError):
+            return f"non-numeric score {preview(cell)}"
     return "NaN score" if math.isnan(value) else f"infinite score {value}"
 
 
-def _stored_labels(source: Source) -> list[str] | None:
-    """Labels written by ``python -m cls_core score`` into Parquet metadata, if any."""
+def _is_missing(cell: Any) -> bool:
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return True
+    if isinstance(cell, str):
+        return cell.strip().lower() in _MISSING_TOKENS
+    if isinstance(cell, list | tuple | np.ndarray):
+        return all(_is_missing(x) for x in cell)
+    return False
+
+
+def _check_truth_not_empty(series: pd.Series, truth_column: str, label: str) -> None:
+    """Refuse a truth column that names nothing in any row (all empty, NaN or null)."""
+    if series.dtype.kind in "iub":
+        return
+    try:
+        cells: Any = pd.unique(series)
+    except TypeError:  # list cells are unhashable
+        cells = series.tolist()
+    if all(_is_missing(c) for c in cells):
+        raise EvalDataError(
+            f"file {label}: the truth column {preview(truth_column)} is empty in every row "
+            "(only empty, NaN or null cells); expected a label name, a class id or "
+            "';'-joined names per row"
+        )
+
+
+_LABEL_SEPARATOR = ";"
+
+
+def _check_label_names(names: Sequence[str], where: str) -> None:
+    """Refuse labels that no truth cell can ever name (truth cells are split on ';' and stripped)."""
+    for name in names:
+        if _LABEL_SEPARATOR in name:
+            raise EvalDataError(
+                f"{where} {preview(name)} holds ';', which separates labels in truth cells, so "
+                "no truth cell can name it; rename it without ';'"
+            )
+        if name != name.strip() or not name:
+            raise EvalDataError(
+                f"{where} {preview(name)} "
+                + ("is empty" if not name.strip() else "starts or ends with spaces")
+                + ", and truth cells are read without their outer spaces, so no truth cell "
+                "can name it; rename it"
+            )
+
+
+_DTYPE_NAMES = {
+    "b": "true/false values",
+    "M": "dates or times",
+    "m": "time spans",
+    "c": "complex numbers",
+}
+
+
+def _check_score_dtype(series: pd.Series, column: str, label: str) -> None:
+    """A score column must hold numbers (or text of numbers): no dates, lists, structs, maps."""
+    kind = series.dtype.kind
+    if kind in "fiu":
+        return
+    if kind in _DTYPE_NAMES or isinstance(series.dtype, pd.CategoricalDtype):
+        what = _DTYPE_NAMES.get(kind, "categories")
+        raise EvalDataError(
+            f"file {label}: score column {preview(column)} holds {what} ({series.dtype}), "
+            "not numbers; every score column must hold one number per row"
+        )
+    for row, cell in enumerate(series.tolist()):
+        if isinstance(cell, str | float | int | np.floating | np.integer) or cell is None:
+            continue
+        what = (
+            "lists"
+            if isinstance(cell, list | tuple | np.ndarray)
+            else "structs or maps"
+            if isinstance(cell, dict)
+            else f"{type(cell).__name__} values"
+        )
+        raise EvalDataError(
+            f"file {label}: score column {preview(column)} holds {what} (row {row + 1}: "
+            f"{preview(cell)}), not numbers; every score column must hold one number per row"
+        )
+
+
+def _stored_labels(source: Source, label: str) -> list[str] | None:
+    """Labels written by ``cls-explorer score`` into Parquet metadata, if any.
+
+    Raises
+    ------
+    EvalDataError
+        The metadata key is there but is not a JSON list of unique, non-empty strings
+        (a forged or damaged file).
+    """
     if not _head(source, 4).startswith(b"PAR1"):
         return None
     import pyarrow.parquet as pq
 
     try:
-        meta = (
-            pq.read_schema(io.BytesIO(source) if isinstance(source, bytes) else source).metadata
-            or {}
-        )
+        meta = pq.read_schema(_parquet_input(source)).metadata or {}
     except Exception:
         return None
     raw = meta.get(b"cls_core.labels")
     if raw is None:
         return None
+    problem = ""
+    value: Any = None
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return [str(v) for v in value] if isinstance(value, list) else None
+    except RecursionError:
+        problem = "nested more than 1,000 levels deep"
+    except (UnicodeDecodeError, ValueError) as exc:
+        problem = f"not valid JSON ({preview(str(exc), limit=80)})"
+    if not problem:
+        if not isinstance(value, list):
+            problem = f"not a JSON list (it holds a {type(value).__name__})"
+        elif not value:
+            problem = "an empty list"
+        elif not all(isinstance(v, str) for v in value):
+            bad = next(v for v in value if not isinstance(v, str))
+            problem = f"not a list of names (it holds the {type(bad).__name__} {preview(bad)})"
+        else:
+            seen: set[str] = set()
+            duplicates = [v for v in value if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
+            if duplicates:
+                problem = f"a list naming labels twice: {preview_list(dict.fromkeys(duplicates))}"
+    if problem:
+        raise EvalDataError(
+            f"file {label}: its Parquet metadata key 'cls_core.labels' (the label list "
+            f"cls-explorer score writes) is {problem}; the file was edited or not written "
+            "by cls-explorer score: remove that key to use the file's score columns"
+        )
+    return list(value)
 
 
 # --------------------------------------------------------------------------- labelled texts
@@ -922,7 +1340,8 @@ def load_texts(
     frame = read_table(source, name=name)
     if text_column not in frame.columns:
         raise EvalDataError(
-            f"file {label} has no text column {text_column!r}; columns are {list(frame.columns)[:20]}"
+            f"file {label} has no text column {preview(text_column)}; "
+            f"columns are [{preview_list(frame.columns)}]"
         )
     texts = frame[text_column].map(
         lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
@@ -934,13 +1353,16 @@ def load_texts(
     if truth_column is not None:
         if truth_column not in frame.columns:
             raise EvalDataError(
-                f"file {label} has no truth column {truth_column!r}; columns are {list(frame.columns)[:20]}"
+                f"file {label} has no truth column {preview(truth_column)}; "
+                f"columns are [{preview_list(frame.columns)}]"
             )
         if labels is None:
             raise EvalDataError("labels are needed to read a truth column")
+        _check_label_names(labels, "the model's label")
+        _check_truth_not_empty(frame[truth_column], truth_column, label)
         truth = parse_truth(frame[truth_column], labels, task=task)
         if truth.unknown.any():
-            listed = ", ".join(repr(x) for x in truth.unknown_labels[:20])
+            listed = preview_list(truth.unknown_labels)
             if on_unknown == "error":
                 raise EvalDataError(
                     f"file {label}: {_rows_have(int(truth.unknown.sum()))} truth labels the model does not know: {listed}"
@@ -959,6 +1381,7 @@ def load_texts(
             unknown=truth.unknown[kept],
             unknown_labels=truth.unknown_labels,
             missing=truth.missing[kept],
+            reading=truth.reading,
         )
         counts = dict(
             zip(validate_labels(labels or ()), truth.indicator.sum(axis=0).tolist(), strict=True)
@@ -976,6 +1399,7 @@ def load_texts(
             dropped=tuple(d for d in dropped if d.count),
             label_counts=counts,
             task=task_out,
+            notes=(truth.reading,) if truth is not None and truth.reading else (),
         ),
         sha256=sha256_of(source),
     )
