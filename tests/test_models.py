@@ -558,3 +558,193 @@ def test_model_card_multiclass_reject_threshold(tmp_path: Path) -> None:
     )
     assert card.reject_threshold == 0.4
     assert card.thresholds is None
+
+
+# --------------------------------------------------------------------------------------
+# Hostile model directories (issue 16): every card problem is a broken model, never an
+# exception out of the listing; every file TensorFlow opens stays inside the root.
+
+
+def _write_card_bytes(path: Path, data: bytes) -> None:
+    (path / CARD_FILENAME).write_bytes(data)
+
+
+def _good_card_text(path: Path) -> str:
+    return (path / CARD_FILENAME).read_text()
+
+
+HOSTILE_CARDS: list[tuple[str, Any, str]] = [
+    ("nested_100k", lambda p: _write_card_bytes(p, b"[" * 100_000 + b"]" * 100_000), "nested"),
+    (
+        "nested_in_metrics",
+        lambda p: _edit_card(p, metrics=json.loads("[" * 60 + "]" * 60)),
+        f"nested deeper than {32}",
+    ),
+    ("card_is_a_list", lambda p: _write_card_bytes(p, b"[1, 2, 3]"), "expected a JSON object"),
+    ("card_is_null", lambda p: _write_card_bytes(p, b"null"), "expected a JSON object"),
+    (
+        "invalid_utf8",
+        lambda p: _write_card_bytes(p, _good_card_text(p).encode()[:40] + b"\xff\xfe\x80"),
+        "not valid UTF-8",
+    ),
+    (
+        "int_over_4300_digits",
+        lambda p: _write_card_bytes(
+            p,
+            _good_card_text(p)
+            .replace('"reject_threshold": null', '"reject_threshold": ' + "9" * 5000)
+            .encode(),
+        ),
+        "not valid JSON",
+    ),
+    (
+        "huge_int_threshold",
+        lambda p: _write_card_bytes(
+            p,
+            _good_card_text(p)
+            .replace('"reject_threshold": null', '"reject_threshold": ' + "9" * 400)
+            .encode(),
+        ),
+        r"must (be null|be in \[0, 1\])",
+    ),
+    (
+        "infinite_threshold",
+        lambda p: _write_card_bytes(
+            p,
+            _good_card_text(p)
+            .replace('"reject_threshold": null', '"reject_threshold": 1e999')
+            .encode(),
+        ),
+        r"must (be null|be a number in \[0, 1\])",
+    ),
+    ("task_is_a_list", lambda p: _edit_card(p, task=["multi-class"]), "`task` must be"),
+    ("task_is_an_object", lambda p: _edit_card(p, task={"a": 1}), "`task` must be"),
+    ("name_is_huge", lambda p: _edit_card(p, name="x" * 100_000), "does not match"),
+    (
+        "card_is_a_directory",
+        lambda p: ((p / CARD_FILENAME).unlink(), (p / CARD_FILENAME).mkdir()),
+        "no model_card.json",
+    ),
+    (
+        "card_over_size_cap",
+        lambda p: _write_card_bytes(p, b" " * (9 * 1024 * 1024) + b"{}"),
+        "larger than",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "match"), [c[1:] for c in HOSTILE_CARDS], ids=[c[0] for c in HOSTILE_CARDS]
+)
+def test_hostile_card_is_a_broken_model(root: Path, breakage: Any, match: str) -> None:
+    _copy_model(root / "good", root / "bad")
+    (root / "bad" / CARD_FILENAME).write_text(
+        json.dumps(json.loads(_good_card_text(root / "bad")), indent=1)
+    )
+    breakage(root / "bad")
+    listing = list_models([root])
+    assert listing.names == ("good",)
+    (broken,) = listing.broken
+    assert broken.name == "bad"
+    assert __import__("re").search(match, broken.reason), broken.reason
+    assert len(broken.reason) < 1000
+    with pytest.raises(ModelLoadError, match=r"cannot load model 'bad': "):
+        load_model("bad", roots=[root])
+
+
+def test_listing_survives_any_exception_from_one_model(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-model backstop: an unforeseen exception marks that model broken only."""
+    from cls_core.modelio import registry
+
+    _copy_model(root / "good", root / "bad")
+    real = registry.ModelCard.from_dir
+
+    def flaky(path: Path) -> ModelCard:
+        if Path(path).name == "bad":
+            raise MemoryError("simulated")
+        return real(path)
+
+    monkeypatch.setattr(registry.ModelCard, "from_dir", staticmethod(flaky))
+    listing = list_models([root])
+    assert listing.names == ("good",)
+    assert [(b.name, b.reason) for b in listing.broken] == [("bad", "cannot be read (MemoryError)")]
+
+
+class _CountingLabel(str):
+    """A label that counts equality checks (to prove duplicate detection is linear)."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        _CountingLabel.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_duplicate_labels_are_found_in_linear_time_with_a_short_message(tmp_path: Path) -> None:
+    n = 2000
+    labels = [_CountingLabel(f"label{i % (n // 2)}") for i in range(n)]  # every label twice
+    raw = json.loads((_valid_card(tmp_path) / CARD_FILENAME).read_text())
+    raw.update(labels=labels, thresholds=[0.5] * n)
+    _CountingLabel.comparisons = 0
+    with pytest.raises(
+        ValueError, match=r"`labels` must be unique; repeated: .* and 990 more$"
+    ) as info:
+        ModelCard.from_dict(raw, path=tmp_path / "m")
+    # tuple.count per label made n*n = 4,000,000 comparisons; a Counter makes about n.
+    assert _CountingLabel.comparisons <= 4 * n
+    assert len(str(info.value)) < 500
+
+
+def _link_outside(root: Path, tmp_path: Path, relative: str) -> None:
+    """Move ``good/<relative>`` outside the root and leave a symlink in its place."""
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    source = root / "bad" / relative
+    target = outside / source.name
+    shutil.move(source, target)
+    source.symlink_to(target, target_is_directory=target.is_dir())
+
+
+SYMLINKED = [
+    "saved_model.pb",
+    "variables",
+    "variables/variables.index",
+    "variables/variables.data-00000-of-00001",
+    CARD_FILENAME,
+]
+
+
+@pytest.mark.parametrize("relative", SYMLINKED)
+def test_files_symlinked_out_of_the_root_are_refused(
+    root: Path, tmp_path: Path, relative: str
+) -> None:
+    _copy_model(root / "good", root / "bad")
+    _link_outside(root, tmp_path, relative)
+    with pytest.raises(ModelLoadError, match=r"cannot load model 'bad': .* outside the model root"):
+        load_model("bad", roots=[root])
+    listing = list_models([root])
+    assert listing.names == ("good",)
+    assert [b.name for b in listing.broken] == ["bad"]
+    assert "outside the model root" in listing.broken[0].reason
+
+
+def test_dangling_symlink_in_model_dir_is_refused(root: Path) -> None:
+    _copy_model(root / "good", root / "bad")
+    (root / "bad" / "assets").symlink_to(root / "nowhere", target_is_directory=True)
+    with pytest.raises(ModelLoadError, match=r"assets is a broken symlink"):
+        load_model("bad", roots=[root])
+
+
+def test_files_symlinked_inside_the_root_still_load(root: Path) -> None:
+    store = root / ".store"  # hidden: not a model of its own
+    store.mkdir()
+    _copy_model(root / "good", root / "linked")
+    shutil.move(root / "linked" / "variables", store / "variables")
+    (root / "linked" / "variables").symlink_to(store / "variables", target_is_directory=True)
+    (root / "linked" / "loop").symlink_to(root / "linked", target_is_directory=True)
+    assert load_model("linked", roots=[root]).name == "linked"
+    assert list_models([root]).names == ("good", "linked")

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,14 @@ MAX_TEXT_CHARS = 5000
 #: Texts per call of the signature in :meth:`LoadedModel.predict`.
 PREDICT_CHUNK_SIZE = 1024
 
+#: Largest ``model_card.json`` read (bytes); the listing re-reads every card every few
+#: seconds, so a bigger file is reported as broken instead of being parsed.
+MAX_CARD_BYTES = 8 * 1024 * 1024
+#: Deepest nesting of arrays/objects accepted in a card (the shipped cards use 4).
+MAX_CARD_DEPTH = 32
+#: Most files and directories walked in one model directory (see :func:`_check_files`).
+MAX_MODEL_FILES = 10_000
+
 _TASK_ACTIVATION = {"multi-class": "softmax", "multi-label": "sigmoid"}
 _DATASET_KEYS = ("name", "source", "license", "attribution")
 _TRAINING_KEYS = ("command", "date", "seed")
@@ -75,11 +85,62 @@ def _str_tuple(raw: Any, key: str, path: Path, *, allow_empty: bool = False) -> 
 
 
 def _probability(raw: Any, key: str, path: Path) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise _card_error(path, f"`{key}` must be a number in [0, 1]; got {raw!r:.80}")
+    # Compare before converting: float(10**400) raises OverflowError.
+    if isinstance(raw, float) and not math.isfinite(raw):
         raise _card_error(path, f"`{key}` must be a number in [0, 1]; got {raw!r}")
-    if not 0.0 <= raw <= 1.0:
-        raise _card_error(path, f"`{key}` must be in [0, 1]; got {raw!r}")
+    if not 0 <= raw <= 1:
+        raise _card_error(path, f"`{key}` must be in [0, 1]; got {_preview(raw)}")
     return float(raw)
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, with the full length when cut."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _nesting_depth_exceeds(raw: Any, limit: int) -> bool:
+    """Whether arrays/objects in ``raw`` nest deeper than ``limit`` (iterative walk)."""
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _example_labels(
+    raw: Any, examples: tuple[str, ...], labels: tuple[str, ...], task: str, path: Path
+) -> tuple[tuple[str, ...], ...] | None:
+    """Validate the optional ``example_labels`` (one list of known labels per example)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != len(examples):
+        raise _card_error(
+            path,
+            f"`example_labels` must be a list with one entry per example ({len(examples)}); "
+            f"got {raw!r:.80}",
+        )
+    known = set(labels)
+    out = []
+    for i, entry in enumerate(raw):
+        intended = _str_tuple(entry, f"example_labels[{i}]", path)
+        if task == "multi-class" and len(intended) != 1:
+            raise _card_error(
+                path,
+                f"`example_labels[{i}]` must name exactly one label for a multi-class "
+                f"model; got {list(intended)}",
+            )
+        unknown = [label for label in intended if label not in known]
+        if unknown:
+            raise _card_error(path, f"`example_labels[{i}]` names unknown label(s) {unknown}")
+        out.append(intended)
+    return tuple(out)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +166,10 @@ class ModelCard:
         Always None for multi-label.
     examples : tuple of str
         Demo texts written by the project.
+    example_labels : tuple of tuple of str, or None
+        The intended labels of each example (same order as ``examples``): one label for
+        a multi-class model, one or more for a multi-label model. Optional in the JSON
+        (``"example_labels"``; older cards lack it): None when absent.
     dataset : dict
         At least ``name``, ``source``, ``license``, ``attribution``.
     metrics : dict
@@ -130,6 +195,7 @@ class ModelCard:
     training: dict[str, Any]
     path: Path
     raw: dict[str, Any]
+    example_labels: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -171,24 +237,27 @@ class ModelCard:
         if name != Path(path).name:
             raise _card_error(
                 card_path,
-                f"`name` {name!r} does not match the directory name {Path(path).name!r}",
+                f"`name` {_preview(name)} does not match the directory name {Path(path).name!r}",
             )
-        if task not in _TASK_ACTIVATION:
+        if not isinstance(task, str) or task not in _TASK_ACTIVATION:
             raise _card_error(
-                card_path, f"`task` must be 'multi-class' or 'multi-label'; got {task!r}"
+                card_path, f"`task` must be 'multi-class' or 'multi-label'; got {_preview(task)}"
             )
         if activation != _TASK_ACTIVATION[task]:
             raise _card_error(
                 card_path,
                 f"`activation` must be {_TASK_ACTIVATION[task]!r} for a {task} model; "
-                f"got {activation!r}",
+                f"got {_preview(activation)}",
             )
         labels = _str_tuple(raw["labels"], "labels", card_path)
         if any(not label for label in labels):
             raise _card_error(card_path, "`labels` must not contain empty strings")
-        if len(set(labels)) != len(labels):
-            dupes = sorted({label for label in labels if labels.count(label) > 1})
-            raise _card_error(card_path, f"`labels` must be unique; repeated: {dupes}")
+        counts = Counter(labels)  # linear: cards may list tens of thousands of labels
+        if len(counts) != len(labels):
+            dupes = sorted(label for label, count in counts.items() if count > 1)
+            shown = _preview(dupes[:10], limit=200)
+            more = f" and {len(dupes) - 10:,} more" if len(dupes) > 10 else ""
+            raise _card_error(card_path, f"`labels` must be unique; repeated: {shown}{more}")
 
         thresholds: tuple[float, ...] | None = None
         reject: float | None = None
@@ -212,6 +281,9 @@ class ModelCard:
                 reject = _probability(raw["reject_threshold"], "reject_threshold", card_path)
 
         examples = _str_tuple(raw["examples"], "examples", card_path, allow_empty=True)
+        example_labels = _example_labels(
+            raw.get("example_labels"), examples, labels, task, card_path
+        )
         for key, keys in (("dataset", _DATASET_KEYS), ("training", _TRAINING_KEYS)):
             if not isinstance(raw[key], dict):
                 raise _card_error(card_path, f"`{key}` must be an object")
@@ -234,6 +306,7 @@ class ModelCard:
             training=dict(raw["training"]),
             path=Path(path),
             raw=raw,
+            example_labels=example_labels,
         )
 
     @classmethod
@@ -245,16 +318,36 @@ class ModelCard:
         FileNotFoundError
             The card file does not exist.
         ValueError
-            The file is not valid UTF-8 JSON or a field is invalid (named in the message).
+            The file cannot be read, is larger than :data:`MAX_CARD_BYTES`, is not valid
+            UTF-8 JSON (including numbers Python refuses and nesting too deep to parse),
+            nests deeper than :data:`MAX_CARD_DEPTH`, or a field is invalid (named in the
+            message).
         """
         path = Path(path)
         card_path = path / CARD_FILENAME
         if not card_path.is_file():
             raise FileNotFoundError(f"no {CARD_FILENAME} in {path}")
         try:
-            raw = json.loads(card_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            with card_path.open("rb") as handle:
+                data = handle.read(MAX_CARD_BYTES + 1)
+        except OSError as exc:
+            raise _card_error(card_path, f"cannot be read ({exc.strerror or exc})") from exc
+        if len(data) > MAX_CARD_BYTES:
+            raise _card_error(card_path, f"larger than {MAX_CARD_BYTES:,} bytes")
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise _card_error(card_path, f"not valid UTF-8 (byte {exc.start})") from exc
+        except json.JSONDecodeError as exc:
             raise _card_error(card_path, f"not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise _card_error(
+                card_path, f"not valid JSON (nested deeper than {MAX_CARD_DEPTH} levels)"
+            ) from exc
+        except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+            raise _card_error(card_path, f"not valid JSON ({str(exc)[:200]})") from exc
+        if _nesting_depth_exceeds(raw, MAX_CARD_DEPTH):
+            raise _card_error(card_path, f"arrays/objects nested deeper than {MAX_CARD_DEPTH}")
         return cls.from_dict(raw, path=path)
 
 
@@ -304,6 +397,47 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def _check_files(path: Path, root: Path) -> None:
+    """Refuse a model directory holding any entry that resolves outside ``root``.
+
+    TensorFlow opens ``saved_model.pb``, ``fingerprint.pb``, everything under
+    ``variables/`` and ``assets/``; checking the directory alone would let a symlinked
+    ``saved_model.pb`` or ``variables/`` load a graph from anywhere. Every entry of the
+    directory tree is resolved (symlinked subdirectories inside the root are walked too,
+    each real directory once), at most :data:`MAX_MODEL_FILES` of them.
+    """
+    root_real = root.resolve()
+    seen_dirs: set[Path] = set()
+    pending = [path]
+    walked = 0
+    while pending:
+        directory = pending.pop()
+        real_dir = directory.resolve()
+        if real_dir in seen_dirs:
+            continue
+        seen_dirs.add(real_dir)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            raise ValueError(f"cannot list {directory} ({exc.strerror or exc})") from exc
+        for entry in entries:
+            walked += 1
+            if walked > MAX_MODEL_FILES:
+                raise ValueError(f"{path} holds more than {MAX_MODEL_FILES:,} files")
+            entry_path = Path(entry.path)
+            if entry.is_symlink():
+                try:
+                    target = entry_path.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # dangling link or symlink loop
+                    raise ValueError(f"{entry_path} is a broken symlink") from exc
+                if not target.is_relative_to(root_real):
+                    raise ValueError(
+                        f"{entry_path} resolves to {target}, outside the model root {root}"
+                    )
+            if entry.is_dir():  # follows symlinks (already checked to stay inside)
+                pending.append(entry_path)
+
+
 def _check_dir(path: Path, root: Path) -> ModelCard:
     """Validate one model directory without TensorFlow; raise ValueError with the reason."""
     if not _inside(path, root):
@@ -312,6 +446,7 @@ def _check_dir(path: Path, root: Path) -> ModelCard:
         raise ValueError(f"{path} is not a directory")
     if not (path / "saved_model.pb").is_file():
         raise ValueError(f"no saved_model.pb in {path}")
+    _check_files(path, root)
     try:
         return ModelCard.from_dir(path)
     except FileNotFoundError as exc:
@@ -356,6 +491,10 @@ def list_models(roots: Sequence[Path] | None = None) -> ModelListing:
                 cards[path.name] = _check_dir(path, root)
             except ValueError as exc:
                 broken.append(BrokenModel(path.name, path, str(exc)))
+            except Exception as exc:  # one bad directory must not hide the others
+                broken.append(
+                    BrokenModel(path.name, path, f"cannot be read ({type(exc).__name__})")
+                )
     return ModelListing(
         cards=tuple(cards[name] for name in sorted(cards)),
         broken=tuple(broken),
@@ -602,8 +741,9 @@ def load_model(name: str, *, roots: Sequence[Path] | None = None) -> LoadedModel
     ------
     ModelLoadError
         Unknown name (the message lists the available models); a name that is a path
-        (``..``, separators, absolute); a directory that is a symlink resolving outside
-        its root; no ``saved_model.pb``; an unreadable or corrupt SavedModel; a missing or
+        (``..``, separators, absolute); a directory, or any file or directory in it
+        (``saved_model.pb``, ``variables/``, ...), that is a symlink resolving outside its
+        root; no ``saved_model.pb``; an unreadable or corrupt SavedModel; a missing or
         invalid card; missing signatures; a card whose label count differs from the
         model's output width.
     TypeError
@@ -625,6 +765,10 @@ def load_model(name: str, *, roots: Sequence[Path] | None = None) -> LoadedModel
         card = _check_dir(path, root)
     except ValueError as exc:
         raise ModelLoadError(f"cannot load model {name!r}: {exc}") from exc
+    except Exception as exc:  # as list_models: a broken directory is a load error
+        raise ModelLoadError(
+            f"cannot load model {name!r}: {path} cannot be read ({type(exc).__name__})"
+        ) from exc
 
     import tensorflow as tf
 
