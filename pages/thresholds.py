@@ -1,7 +1,7 @@
 """Threshold tuning: evaluation data in, per-class curves, optimisers with intervals, calibration, exports.
 
-The page is a list of sections; widgets and drawing live in ``pages/_thresholds_ui.py``,
-the computations in ``cls_core``. Everything after the data is one ``st.fragment``
+The page is a list of sections; each section's widgets and drawing live in a module of
+``pages/_thresholds/`` named for it, the computations in ``cls_core``. Everything after the data is one ``st.fragment``
 (threshold moves rerun only it, never rescoring or re-sorting), with nested fragments for
 the optimiser's objective and the calibration view, whose widgets rerun only themselves.
 """
@@ -17,7 +17,17 @@ from cls_core.evaluation.evaldata import EvalDataError
 from cls_core.evaluation.thresholds import few_positive_warnings
 from cls_core.views.formatting import code_span, escape_markdown
 from pages import _shared
-from pages import _thresholds_ui as ui
+from pages._thresholds import (
+    calibration,
+    confusion,
+    curves,
+    data,
+    export,
+    metrics,
+    optimise,
+    session,
+    thresholds,
+)
 
 _shared.ensure_router()
 card = _shared.require_card()
@@ -30,16 +40,16 @@ st.caption(
 
 # ------------------------------------------------------------------ 1 · evaluation data
 st.subheader("1 · Evaluation data")
-source = ui.source_choice(card)
+source = data.source_choice(card)
 drop_unknown = st.toggle(
     "Drop rows whose truth labels are unknown (otherwise: an error listing them)",
     key="tune_drop_unknown",
 )
 try:
     if source.startswith("bundled:") or source == "demo":
-        eval_set = ui.bundled_eval_set(card, source, drop_unknown=drop_unknown)
+        eval_set = data.bundled_eval_set(card, source, drop_unknown=drop_unknown)
     else:
-        eval_set = ui.uploaded_eval_set(card, source, drop_unknown=drop_unknown)
+        eval_set = data.uploaded_eval_set(card, source, drop_unknown=drop_unknown)
 except EvalDataError as exc:
     hint = "turn on “Drop rows whose truth labels are unknown” above"
     st.error(escape_markdown(str(exc).replace("use --drop-unknown", hint)), icon=":material/error:")
@@ -54,8 +64,8 @@ st.caption(
     f"{escape_markdown(eval_set.name)} · SHA-256 {code_span(eval_set.sha256[:16])}… · "
     + " · ".join(escape_markdown(n) for n in eval_set.report.notes or ("scored by the model",))
 )
-ui.scores_assumption(eval_set)
-ui.data_report(eval_set.report)
+data.scores_assumption(eval_set)
+data.data_report(eval_set.report)
 warnings = few_positive_warnings(eval_set.evaluation.support, eval_set.labels)
 if warnings:
     with st.expander(f"⚠ {len(warnings)} classes have fewer than 10 positives", expanded=False):
@@ -64,22 +74,22 @@ if warnings:
 
 # ------------------------------------------------------------------ 3+ · analysis (fragments)
 @st.fragment
-def optimiser(t: ui.Tuning, focus: int) -> None:
+def optimise_fragment(t: session.Tuning, focus: int) -> None:
     """Section 6's widgets: an objective change reruns only this."""
-    ui.rerun_all_if_needed(t)  # an Optimise/Bootstrap click changed what the page shows
-    ui.optimise_section(t, focus)
+    session.rerun_all_if_needed(t)  # an Optimise/Bootstrap click changed what the page shows
+    optimise.optimise_section(t, focus)
 
 
 @st.fragment
-def calibration(t: ui.Tuning) -> None:
+def calibration_fragment(t: session.Tuning) -> None:
     """Section 8: independent of the thresholds; its widgets rerun only this."""
-    ui.calibration_section(t)
+    calibration.calibration_section(t)
 
 
 @st.fragment
 def analysis(evs: Any) -> None:
     """Everything after the data: reruns alone on threshold moves, never re-sorts."""
-    t = ui.tuning_for(card, evs)
+    t = session.tuning_for(card, evs)
     st.subheader("3 · Thresholds")
     st.caption(
         "Edit a threshold in the table, move the slider of the class you inspect, or run an "
@@ -91,26 +101,26 @@ def analysis(evs: Any) -> None:
             else "Multi-label rule: every class whose score ≥ its threshold fires."
         )
     )
-    focus = ui.threshold_controls(t)
-    metrics = t.ev.metrics_at(t.thr, reject_threshold=t.reject)
-    ui.headline_metrics(t, metrics)
+    focus = thresholds.threshold_controls(t)
+    current = t.ev.metrics_at(t.thr, reject_threshold=t.reject)
+    thresholds.headline_metrics(t, current)
 
-    ui.curves_section(t, focus)  # 4 · curves (titled by the inspected class)
+    curves.curves_section(t, focus)  # 4 · curves (titled by the inspected class)
 
     st.subheader("5 · Metrics at the current thresholds")
-    ui.metrics_section(t, metrics)
+    metrics.metrics_section(t, current)
 
     st.subheader("6 · Optimise")
-    optimiser(t, focus)
+    optimise_fragment(t, focus)
 
     st.subheader("7 · Confusion")
-    ui.confusion_section(t, metrics)
+    confusion.confusion_section(t, current)
 
     st.subheader("8 · Calibration")
-    calibration(t)
+    calibration_fragment(t)
 
     st.subheader("9 · Export and import")
-    ui.export_section(t, metrics)
+    export.export_section(t, current)
 
 
 analysis(eval_set)

@@ -1,0 +1,91 @@
+"""Section 9 · export and import: thresholds.json, importing one, the Playground link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from cls_core.evaluation import tuning_session as ts
+from cls_core.evaluation.thresholds import read_thresholds_json
+from cls_core.views.formatting import escape_markdown
+from pages._thresholds.session import Tuning, mark_changed
+
+
+def _on_import(t: Tuning, key: str) -> None:
+    uploaded = st.session_state.get(key)
+    state = t.state
+    if uploaded is None:
+        state["import_message"] = None
+        return
+    try:
+        doc = read_thresholds_json(
+            uploaded.getvalue(), labels=t.labels, model=t.evs.model, task=t.evs.evaluation.task
+        )
+        thresholds, reject = ts.imported_thresholds(doc, t.labels)
+    except ValueError as exc:
+        state["import_message"] = ("error", f"Cannot import this file: {escape_markdown(str(exc))}")
+        return
+    state["thr"] = thresholds
+    if t.multi_class and reject is not None:
+        state["reject"], state["reject_widget_reset"] = float(reject), True
+    mark_changed(state, objective=doc.objective)
+    state["import_message"] = (
+        "ok",
+        f"Imported {escape_markdown(uploaded.name)} ({escape_markdown(doc.objective)}): "
+        "these are now the current thresholds.",
+    )
+
+
+def export_section(t: Tuning, metrics: Any) -> None:
+    """Section 9 (below its title): thresholds.json, import, and the Playground link."""
+    ns, card, labels = t.ns, t.card, t.labels
+    doc_text = ts.thresholds_json_text(
+        metrics,
+        objective=t.state["objective"],
+        data_sha256=t.evs.sha256,
+        model=t.evs.model,
+        bootstrap=t.state["boot"],
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        st.download_button(
+            "thresholds.json",
+            doc_text,
+            file_name="thresholds.json",
+            mime="application/json",
+            type="primary",
+            icon=":material/download:",
+            key=f"{ns}.json",
+            on_click="ignore",
+        )
+        with st.expander("Preview thresholds.json"):
+            st.code(doc_text, language="json", height=300)
+    with c2:
+        import_key = f"{ns}.import"
+        st.file_uploader(
+            "Import a thresholds.json",
+            type=["json"],
+            key=import_key,
+            on_change=_on_import,
+            args=(t, import_key),
+        )
+        message = t.state.get("import_message")
+        if message is not None:
+            (st.success if message[0] == "ok" else st.error)(message[1])
+    if tuple(labels) == card.labels and t.ev.task == card.task:
+        st.page_link(
+            "pages/playground.py",
+            label="Use these thresholds in the Playground",
+            icon=":material/open_in_new:",
+            query_params=ts.playground_query_params(
+                card.name, labels, t.thr, task=t.ev.task, reject_threshold=t.reject
+            ),
+        )
+        if t.multi_class:
+            st.caption(
+                "The link carries the reject threshold and every non-zero per-class "
+                "threshold (the Playground applies those without sliders)."
+            )
+    else:
+        st.caption("These labels are not the selected model's, so there is no Playground link.")

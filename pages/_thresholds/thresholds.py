@@ -1,0 +1,148 @@
+"""Section 3 · thresholds: the editor, "Set every class to", the inspected class's slider,
+the reject slider (multi-class), Reset, and the headline metric tiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cls_core.evaluation import tuning_session as ts
+from pages._thresholds.session import Tuning, mark_changed
+
+
+def _on_editor(state: dict[str, Any], key: str) -> None:
+    for row, edits in st.session_state[key].get("edited_rows", {}).items():
+        if "threshold" in edits and edits["threshold"] is not None:
+            state["thr"][int(row)] = float(edits["threshold"])
+    mark_changed(state)
+
+
+def _on_slider(state: dict[str, Any], key: str, index: int) -> None:
+    state["thr"][index] = float(st.session_state[key])
+    mark_changed(state)
+    state["ver"] -= 1  # keep the slider's identity; the editor follows via "edver"
+    state["edver"] = state.get("edver", 0) + 1
+
+
+def _on_reject(state: dict[str, Any], key: str) -> None:
+    state["reject"] = float(st.session_state[key])
+    state["objective"], state["boot"] = "manual", None
+
+
+def _reset(t: Tuning) -> None:
+    card = t.card
+    t.state["thr"] = ts.initial_thresholds(
+        t.evs, card_labels=card.labels, card_thresholds=card.thresholds
+    )
+    t.state["reject"] = ts.initial_reject_threshold(
+        t.evs, card_labels=card.labels, card_reject=card.reject_threshold
+    )
+    t.state["reject_widget_reset"] = True
+    mark_changed(t.state)
+
+
+def _set_all(state: dict[str, Any], value: float) -> None:
+    state["thr"][:] = value
+    mark_changed(state)
+
+
+def threshold_controls(t: Tuning) -> int:
+    """Section 3's editor, "Set every class to", class picker, sliders and Reset.
+
+    Returns the index of the inspected class.
+    """
+    state, ns, ev, labels = t.state, t.ns, t.ev, t.labels
+    left, right = st.columns([2, 3])
+    with left:
+        editor_key = f"{ns}.editor.{state['ver']}.{state.get('edver', 0)}"
+        st.data_editor(
+            pd.DataFrame({"label": labels, "threshold": t.thr, "support": ev.support}),
+            key=editor_key,
+            on_change=_on_editor,
+            args=(state, editor_key),
+            disabled=["label", "support"],
+            hide_index=True,
+            width="stretch",
+            height=320,
+            column_config={
+                "threshold": st.column_config.NumberColumn(
+                    min_value=0.0, max_value=1.0, step=0.001, format="%.3f"
+                )
+            },
+        )
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        value = c1.number_input(
+            "Set every class to", 0.0, 1.0, 0.0 if t.multi_class else 0.5, 0.01, key=f"{ns}.all"
+        )
+        c2.button("Apply to all", on_click=_set_all, args=(state, value), key=f"{ns}.allbtn")
+    with right:
+        focus = int(
+            st.selectbox(
+                "Inspect class",
+                [int(i) for i in np.argsort(-ev.support, kind="stable")],
+                format_func=lambda i: f"{labels[i]} ({int(ev.support[i])} positives)",
+                key=f"{ns}.focus",
+            )
+        )
+        slider_key = f"{ns}.one.{state['ver']}.{focus}"
+        st.slider(
+            f"Threshold for {labels[focus]}",
+            0.0,
+            1.0,
+            float(np.clip(t.thr[focus], 0.0, 1.0)),
+            0.001,
+            format="%.3f",
+            key=slider_key,
+            on_change=_on_slider,
+            args=(state, slider_key, focus),
+        )
+        if t.multi_class:
+            reject_key = f"{ns}.reject"
+            if state.pop("reject_widget_reset", False) or reject_key not in st.session_state:
+                st.session_state[reject_key] = float(np.clip(state["reject"], 0.0, 1.0))
+            st.slider(
+                "Reject threshold (abstain when the top score is below it; 0 = never)",
+                0.0,
+                1.0,
+                step=0.001,
+                format="%.3f",
+                key=reject_key,
+                on_change=_on_reject,
+                args=(state, reject_key),
+            )
+        start = (
+            "the model card's thresholds"
+            if not t.multi_class and t.evs.source != "scores" and tuple(labels) == t.card.labels
+            else ("0 and the card's reject threshold" if t.multi_class else "0.5")
+        )
+        st.button(
+            "Reset",
+            icon=":material/restart_alt:",
+            on_click=_reset,
+            args=(t,),
+            key=f"{ns}.reset",
+            help=f"Back to the starting thresholds: {start}.",
+        )
+    return focus
+
+
+def headline_metrics(t: Tuning, metrics: Any) -> None:
+    """The four metric tiles under the threshold controls."""
+    cols = st.columns(4)
+    if t.multi_class:
+        cols[0].metric("Accuracy (abstain = wrong)", f"{metrics.accuracy:.3f}")
+        cols[1].metric("Coverage", f"{metrics.coverage:.3f}")
+        cols[2].metric("Accuracy on answered", f"{metrics.selective_accuracy:.3f}")
+    else:
+        cols[0].metric("Micro F1", f"{metrics.micro.f1:.3f}")
+        cols[1].metric("Samples F1", f"{metrics.samples.f1:.3f}")
+        cols[2].metric(
+            "Labels per example (true)",
+            f"{metrics.mean_predicted_labels:.2f} ({metrics.mean_true_labels:.2f})",
+            help=f"{metrics.no_label_share:.1%} of examples get no label.",
+        )
+    cols[3].metric("Macro F1", f"{metrics.macro.f1:.3f}")
