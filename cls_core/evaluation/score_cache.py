@@ -1,12 +1,16 @@
-"""Scoring labelled texts in chunks, with an on-disk cache keyed by model + file hash.
+"""Scoring labelled texts in chunks, with an on-disk cache keyed by model + texts.
 
 Scoring an evaluation file with a model is the one slow step of threshold tuning; the
-same file scored by the same model always gives the same scores, so the result is kept
+same texts scored by the same model always give the same scores, so the result is kept
 under :func:`cls_core.paths.cache_dir` (git-ignored) and reused across sessions and
-server restarts. An entry's key is the model name, the model's *stamp* (the
-``saved_model.pb`` modification time, so a retrained model never reuses stale scores),
-the SHA-256 of the input file's bytes and a *variant* (e.g. the text column), so the
-key changes whenever anything that determines the scores changes.
+server restarts. The cache stores *scores only* (no truth): an entry's key is the
+format version, the model name, the model's *stamp* (the ``saved_model.pb``
+modification time, so a retrained model never reuses stale scores), the SHA-256 of the
+exact texts scored, in order (:func:`texts_sha256`), and a *variant* (e.g. the text
+column). The caller joins the truth afterwards, so which truth column was read or which
+rows were dropped for unknown labels can never make an entry answer for other texts
+(the file's hash alone did: two truth columns of one file keep different rows).
+Entries written by an older format have other keys and are never read.
 
 Entries are ``.npz`` files (no pickles) written atomically: a temporary file in the same
 directory, then :func:`os.replace`. A missing, truncated or mismatching entry is a cache
@@ -42,9 +46,12 @@ __all__ = [
     "score_in_chunks",
     "score_texts_cached",
     "store_cached_scores",
+    "texts_sha256",
 ]
 
-_FORMAT_VERSION = 1
+# 1: keyed by the input file's hash (wrong when the kept rows depend on the truth
+# column); 2: keyed by the hash of the texts scored.
+_FORMAT_VERSION = 2
 _SUBDIR = "scores"
 
 
@@ -67,8 +74,11 @@ class CachedScores:
     logits, scores : ndarray of shape (n_texts, n_classes), float32
     labels : tuple of str, class-id order
     model : str
+    texts_sha256 : str
+        :func:`texts_sha256` of the texts scored (the cache key).
     sha256 : str
-        SHA-256 of the input file's bytes.
+        SHA-256 of the input file's bytes, when the caller gave it (provenance only,
+        not part of the key); "" otherwise.
     from_cache : bool
         True when read from disk, False when just computed.
     """
@@ -77,36 +87,61 @@ class CachedScores:
     scores: npt.NDArray[np.float32]
     labels: tuple[str, ...]
     model: str
-    sha256: str
+    texts_sha256: str
+    sha256: str = ""
     from_cache: bool = False
 
 
-def _check_key(model: str, sha256: str) -> None:
+def texts_sha256(texts: Sequence[str]) -> str:
+    """SHA-256 of a sequence of texts, in order (each length-prefixed, UTF-8).
+
+    Two sequences have the same digest only when they hold the same texts in the same
+    order; the length prefixes keep ``["ab", "c"]`` and ``["a", "bc"]`` apart.
+
+    Raises
+    ------
+    TypeError
+        An item is not ``str`` (the message gives its position).
+    """
+    digest = hashlib.sha256(len(texts).to_bytes(8, "little"))
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"`texts[{i}]` must be str; got {type(text).__name__}")
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _check_key(model: str, texts_digest: str) -> None:
     if not isinstance(model, str) or not model:
         raise ValueError(f"`model` must be a non-empty model name; got {model!r}")
     if (
-        not isinstance(sha256, str)
-        or len(sha256) != 64
-        or any(c not in "0123456789abcdef" for c in sha256)
+        not isinstance(texts_digest, str)
+        or len(texts_digest) != 64
+        or any(c not in "0123456789abcdef" for c in texts_digest)
     ):
-        raise ValueError(f"`sha256` must be 64 lowercase hex digits; got {sha256!r}")
+        raise ValueError(
+            f"`texts_sha256` must be 64 lowercase hex digits; got {texts_digest!r:.80}"
+        )
 
 
 def cache_path(
-    model: str, *, stamp: float, sha256: str, variant: str = "", root: Path | None = None
+    model: str, *, stamp: float, texts_sha256: str, variant: str = "", root: Path | None = None
 ) -> Path:
-    """Where the scores of a file (``sha256``) by ``model`` at ``stamp`` are kept.
+    """Where the scores of the texts with digest ``texts_sha256`` by ``model`` are kept.
 
-    The file name is a hash of all four key parts, so any model name or variant text is
-    safe to use (nothing of it reaches the file system verbatim).
+    The file name is a hash of the format version and all four key parts, so any model
+    name or variant text is safe to use (nothing of it reaches the file system
+    verbatim), and entries of an older format are never found.
 
     Raises
     ------
     ValueError
-        ``model`` is empty or ``sha256`` is not 64 lowercase hex digits.
+        ``model`` is empty or ``texts_sha256`` is not 64 lowercase hex digits.
     """
-    _check_key(model, sha256)
-    key = json.dumps([_FORMAT_VERSION, model, repr(float(stamp)), sha256, variant])
+    _check_key(model, texts_sha256)
+    key = json.dumps([_FORMAT_VERSION, model, repr(float(stamp)), texts_sha256, variant])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
     return (root if root is not None else cache_dir()) / _SUBDIR / f"{digest}.npz"
 
@@ -115,7 +150,7 @@ def load_cached_scores(
     model: str,
     *,
     stamp: float,
-    sha256: str,
+    texts_sha256: str,
     labels: Sequence[str],
     n_rows: int | None = None,
     variant: str = "",
@@ -123,20 +158,25 @@ def load_cached_scores(
 ) -> CachedScores | None:
     """The cached scores, or None when there is no usable entry.
 
-    An entry is usable when it reads cleanly and its stored labels (and ``n_rows``,
-    when given) match; anything else (missing, truncated, other labels) is a miss.
+    An entry is usable when it reads cleanly, was written by this format version for
+    these texts (``texts_sha256``, stored inside the entry too), and its stored labels
+    (and ``n_rows``, when given) match; anything else (missing, truncated, older
+    format, other labels) is a miss.
     """
-    path = cache_path(model, stamp=stamp, sha256=sha256, variant=variant, root=root)
+    path = cache_path(model, stamp=stamp, texts_sha256=texts_sha256, variant=variant, root=root)
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
             logits = np.asarray(npz["logits"], dtype=np.float32)
             scores = np.asarray(npz["scores"], dtype=np.float32)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile):
         return None
-    stored = tuple(str(x) for x in meta.get("labels", ()))
+    if not isinstance(meta, dict) or not isinstance(meta.get("labels"), list):
+        return None
+    stored = tuple(str(x) for x in meta["labels"])
     if (
         meta.get("version") != _FORMAT_VERSION
+        or meta.get("texts_sha256") != texts_sha256
         or stored != tuple(labels)
         or logits.shape != scores.shape
         or logits.ndim != 2
@@ -149,7 +189,8 @@ def load_cached_scores(
         scores=scores,
         labels=stored,
         model=model,
-        sha256=sha256,
+        texts_sha256=texts_sha256,
+        sha256=str(meta.get("sha256", "")),
         from_cache=True,
     )
 
@@ -175,12 +216,15 @@ def store_cached_scores(
             f"`logits` and `scores` must both have shape (n, {len(entry.labels)}); "
             f"got {logits.shape} and {scores.shape}"
         )
-    path = cache_path(entry.model, stamp=stamp, sha256=entry.sha256, variant=variant, root=root)
+    path = cache_path(
+        entry.model, stamp=stamp, texts_sha256=entry.texts_sha256, variant=variant, root=root
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = json.dumps(
         {
             "version": _FORMAT_VERSION,
             "model": entry.model,
+            "texts_sha256": entry.texts_sha256,
             "sha256": entry.sha256,
             "variant": variant,
             "labels": list(entry.labels),
@@ -257,8 +301,8 @@ def score_texts_cached(
     *,
     model: str,
     stamp: float,
-    sha256: str,
     labels: Sequence[str],
+    sha256: str = "",
     variant: str = "",
     chunk_rows: int = 1024,
     on_progress: Callable[[int, int], Any] | None = None,
@@ -266,14 +310,20 @@ def score_texts_cached(
 ) -> CachedScores:
     """Scores of ``texts`` from the disk cache, or computed in chunks and stored.
 
+    The entry is keyed by ``model``, ``stamp``, :func:`texts_sha256` of ``texts`` and
+    ``variant``: the truth and the rows the caller dropped are not part of it, because
+    the scores of the texts actually passed do not depend on them. ``sha256`` (the
+    source file's hash) is only recorded with the entry.
+
     A cache that cannot be written (read-only disk, full disk) does not fail the
     scoring: the computed scores are returned anyway.
     """
     labels = tuple(labels)
+    digest = texts_sha256(texts)
     hit = load_cached_scores(
         model,
         stamp=stamp,
-        sha256=sha256,
+        texts_sha256=digest,
         labels=labels,
         n_rows=len(texts),
         variant=variant,
@@ -284,7 +334,14 @@ def score_texts_cached(
     logits, scores = score_in_chunks(
         texts, predict, n_classes=len(labels), chunk_rows=chunk_rows, on_progress=on_progress
     )
-    entry = CachedScores(logits=logits, scores=scores, labels=labels, model=model, sha256=sha256)
+    entry = CachedScores(
+        logits=logits,
+        scores=scores,
+        labels=labels,
+        model=model,
+        texts_sha256=digest,
+        sha256=sha256,
+    )
     with contextlib.suppress(OSError):
         store_cached_scores(entry, stamp=stamp, variant=variant, root=root)
     return entry
