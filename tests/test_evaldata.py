@@ -439,3 +439,296 @@ def test_bundled_splits_absent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("CLS_DATA_DIR", str(tmp_path))
     assert bundled_eval_splits("goemotions") == {}
     assert bundled_eval_splits("banking77") == {}
+
+
+# --------------------------------------------------------------------------- issue 16: hostile files
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+    return ("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n").encode()
+
+
+def test_numbers_as_column_names_read_whole_number_truth_as_names() -> None:
+    """Columns "1","0" and 0/1 truth: 0 is column "0" (was: class id 0 = column "1")."""
+    data = load_scores(
+        _csv(["1", "0", "label"], [[0.9, 0.1, 1], [0.2, 0.8, 0], [0.7, 0.3, 1]]), name="b.csv"
+    )
+    assert data.labels == ("1", "0")
+    assert data.truth.ids is not None
+    assert data.truth.ids.tolist() == [0, 1, 0]  # positions of columns "1", "0", "1"
+    assert "truth: whole numbers read as label names" in "\n".join(data.report.lines())
+    assert data.evaluation().metrics_at(np.full(2, 0.5)).macro.f1 == pytest.approx(1.0)
+
+
+def test_star_ratings_one_to_five_are_names() -> None:
+    rows = [[0.8 if j == i % 5 else 0.05 for j in range(5)] + [i % 5 + 1] for i in range(10)]
+    data = load_scores(_csv(["1", "2", "3", "4", "5", "label"], rows), name="stars.csv")
+    assert data.truth.ids is not None
+    assert data.truth.ids.tolist() == [i % 5 for i in range(10)]
+    # an unknown rating is dropped, and rating 1 still goes to column "1", not "2"
+    rows.append([0.2] * 5 + [6])
+    dropped = load_scores(
+        _csv(["1", "2", "3", "4", "5", "label"], rows), name="stars.csv", on_unknown="drop"
+    )
+    assert dropped.truth.ids is not None
+    assert dropped.truth.ids.tolist() == [i % 5 for i in range(10)]
+    assert dropped.report.dropped[0].detail == "'6'"
+
+
+def test_whole_number_truth_is_class_ids_when_labels_are_words_and_says_so() -> None:
+    data = load_scores(
+        _csv(["joy", "anger", "label"], [[0.9, 0.1, 0], [0.2, 0.8, 1]]), name="s.csv"
+    )
+    assert data.truth.ids is not None
+    assert data.truth.ids.tolist() == [0, 1]
+    assert (
+        "truth: whole numbers read as 0-based class ids (0 is the label 'joy')"
+        in data.report.lines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("s.csv", b"joy,anger,label\n0.1,0.9,\n0.2,0.8,\n"),
+        ("s.csv", b"joy,anger,label\n0.1,0.9,nan\n0.2,0.8,NaN\n"),
+        (
+            "s.jsonl",
+            b'{"joy": 0.1, "anger": 0.9, "label": null}\n{"joy": 0.2, "anger": 0.8, "label": null}\n',
+        ),
+    ],
+    ids=["empty", "nan", "jsonl-null"],
+)
+def test_truth_empty_in_every_row_is_refused(name: str, content: bytes) -> None:
+    with pytest.raises(EvalDataError, match=r"the truth column 'label' is empty in every row"):
+        load_scores(content, name=name)
+
+
+def test_truth_empty_in_every_row_is_refused_for_labelled_texts() -> None:
+    with pytest.raises(EvalDataError, match=r"the truth column 'label' is empty in every row"):
+        load_texts(b"text,label\nhello,\nworld,\n", name="t.csv", text_column="text", labels=LABELS)
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("column", "match"),
+    [
+        (pd.to_datetime(["2024-01-01", "2024-01-02"]), r"score column 'joy' holds dates or times"),
+        (pd.to_timedelta([1, 2], unit="s"), r"score column 'joy' holds time spans"),
+        ([True, False], r"score column 'joy' holds true/false values"),
+        ([[0.1], [0.2]], r"score column 'joy' holds lists \(row 1: "),
+        ([{"a": 0.1}, {"a": 0.2}], r"score column 'joy' holds structs or maps \(row 1: "),
+    ],
+    ids=["timestamp", "timedelta", "bool", "list", "struct"],
+)
+def test_non_numeric_score_columns_are_refused(column: object, match: str) -> None:
+    frame = pd.DataFrame({"joy": column, "anger": [0.1, 0.2], "label": ["joy", "anger"]})
+    with pytest.raises(EvalDataError, match=match + r".*every score column must hold one number"):
+        load_scores(_parquet(frame), name="s.parquet")
+
+
+def test_map_score_column_is_refused() -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "joy": pa.array([[("a", 0.1)], [("a", 0.2)]], type=pa.map_(pa.string(), pa.float64())),
+            "anger": [0.1, 0.2],
+            "label": ["joy", "anger"],
+        }
+    )
+    import io
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    with pytest.raises(EvalDataError, match=r"score column 'joy' holds lists"):
+        load_scores(buf.getvalue(), name="s.parquet")
+
+
+@pytest.mark.parametrize(
+    ("labels_json", "match"),
+    [
+        ('["joy", "joy"]', r"is a list naming labels twice: 'joy'"),
+        ("[" * 5000 + "]" * 5000, r"is nested more than 1,000 levels deep"),
+        ('[{"a": 1}, "anger"]', r"is not a list of names \(it holds the dict \{'a': 1\}\)"),
+        ('{"joy": 1}', r"is not a JSON list \(it holds a dict\)"),
+        ("[]", r"is an empty list"),
+        ("[1, 2", r"is not valid JSON"),
+    ],
+    ids=["duplicates", "deep", "not-strings", "object", "empty", "malformed"],
+)
+def test_forged_parquet_label_metadata_is_refused(labels_json: str, match: str) -> None:
+    from tests._hostile_files import parquet_with_labels_metadata
+
+    blob = parquet_with_labels_metadata(
+        {"joy": [0.1, 0.9], "anger": [0.9, 0.1], "label": ["anger", "joy"]}, labels_json
+    )
+    with pytest.raises(
+        EvalDataError, match=r"its Parquet metadata key 'cls_core.labels' .*" + match
+    ):
+        load_scores(blob, name="s.parquet")
+
+
+@pytest.mark.parametrize("line", [1, 2])
+def test_json_lines_nested_too_deeply(line: int) -> None:
+    from tests._hostile_files import deep_json
+
+    good = '{"joy": 0.1, "anger": 0.9, "label": "anger"}\n'
+    deep = '{"joy": ' + deep_json(5000) + ', "anger": 0.9, "label": "anger"}\n'
+    content = (deep if line == 1 else good + deep).encode()
+    with pytest.raises(EvalDataError, match=r"nested too deeply \(more than 1,000 levels"):
+        load_scores(content, name="s.jsonl")
+
+
+def test_nul_bytes_after_a_valid_csv_are_refused_wherever_they_start() -> None:
+    """The binary check looks at 4 KiB; the UTF-8 pass looks at every byte."""
+    valid = _csv([*LABELS, "label"], [[0.2, 0.3, 0.5, "fear"]] * 500)
+    assert len(valid) > 8192
+    with pytest.raises(EvalDataError, match=rf"holds a NUL byte \(0x00\) at offset {len(valid)}"):
+        load_scores(valid + b"\x00" * 100_000, name="s.csv")
+
+
+def test_messages_quote_long_cells_as_short_previews() -> None:
+    """A 1 MB bad cell, truth label or column name is quoted as a preview with its length."""
+    huge = "x" * 1_000_000
+    cases = [
+        (_csv(["joy", "anger", "label"], [[0.1, 0.9, "anger"], [huge, 0.1, "joy"]]), {}),
+        (_csv(["joy", "anger", "label"], [[0.1, 0.9, "anger"], [0.9, 0.1, huge]]), {}),
+        (_csv(["joy", huge, "label"], [[0.1, 0.9, "joy"]]), {"truth_column": "y"}),
+    ]
+    for content, options in cases:
+        with pytest.raises(EvalDataError, match=r"\(1,000,000 characters\)") as info:
+            load_scores(content, name="s.csv", **options)
+        assert len(str(info.value)) < 600, len(str(info.value))
+
+
+def test_header_over_64_kib_has_no_false_duplicates_and_finds_real_ones() -> None:
+    names = [f"c{i}" for i in range(20_000)]  # ~130 KB of header
+    content = _csv([*names, "label"], [[0.1] * 20_000 + ["c1"]])
+    assert len(read_table(content, name="wide.csv").columns) == 20_001
+    with pytest.raises(EvalDataError, match=r"has duplicate column names: 'c5';"):
+        read_table(_csv([*names, "c5", "label"], [[0.1] * 20_001 + ["c1"]]), name="dup.csv")
+    tsv = ("\t".join([*names, "c7"]) + "\n" + "\t".join(["0.1"] * 20_001) + "\n").encode()
+    with pytest.raises(EvalDataError, match=r"has duplicate column names: 'c7';"):
+        read_table(tsv, name="dup.tsv")
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"], ids=lambda e: e
+)
+def test_utf16_files_are_named_not_called_binary(encoding: str) -> None:
+    content = "joy,anger,label\n0.1,0.9,anger\n0.8,0.2,joy\n".encode(encoding)
+    with pytest.raises(
+        EvalDataError,
+        match=r"is UTF-16 \(or UTF-32\) text; UTF-16 is not supported: save it as UTF-8",
+    ):
+        load_scores(content, name="s.csv")
+
+
+@pytest.mark.parametrize(
+    ("column", "match"),
+    [
+        ("joy;fear", r"score column 'joy;fear' holds ';', which separates labels"),
+        (" joy", r"score column ' joy' starts or ends with spaces"),
+        ("joy ", r"score column 'joy ' starts or ends with spaces"),
+    ],
+)
+def test_labels_no_truth_cell_can_name_are_refused(column: str, match: str) -> None:
+    content = f'"{column}",anger,label\n0.1,0.9,anger\n0.8,0.2,anger\n'.encode()
+    with pytest.raises(EvalDataError, match=match):
+        load_scores(content, name="s.csv")
+
+
+def test_model_labels_no_truth_cell_can_name_are_refused() -> None:
+    with pytest.raises(EvalDataError, match=r"the model's label 'a;b' holds ';'"):
+        load_texts(b"text,label\nhi,c\n", name="t.csv", text_column="text", labels=["a;b", "c"])
+
+
+# --------------------------------------------------------------------------- memory caps
+
+
+def test_parquet_row_group_bomb_is_refused_from_its_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """10 million identical rows stored once: refused before any row is decoded."""
+    import pyarrow.parquet as pq
+
+    from tests._hostile_files import parquet_row_group_bomb
+
+    blob = parquet_row_group_bomb(LABELS, rows_per_group=100_000, groups=100)
+    assert len(blob) < 300_000
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the bomb was decoded")
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", no_decoding)
+    monkeypatch.setattr(pq.ParquetFile, "read", no_decoding)
+    monkeypatch.setattr(pq, "read_table", no_decoding)
+    monkeypatch.setattr(pd, "read_parquet", no_decoding)
+    monkeypatch.setenv("CLS_MAX_CELLS", "20000000")
+    with pytest.raises(
+        EvalDataError,
+        match=r"is too big to read whole: 10,000,000 rows × 4 columns hold 40,000,000 values, "
+        r"over the limit of 20,000,000 cells \(rows × columns; set CLS_MAX_CELLS to change it\)",
+    ):
+        load_scores(blob, name="bomb.parquet")
+
+
+def test_parquet_string_bomb_is_refused_before_the_strings_are_expanded() -> None:
+    """A 1 KB file whose one dictionary string repeats into 4 GB."""
+    from tests._hostile_files import parquet_string_bomb
+
+    blob = parquet_string_bomb(rows=4000, chars=1_000_000)
+    assert len(blob) < 2000
+    with pytest.raises(
+        EvalDataError,
+        match=r"is too big to read whole: its data decodes to at least [\d,]+ bytes, over the "
+        r"limit of 1,073,741,824 bytes \(set CLS_MAX_BYTES to change it\)",
+    ):
+        load_texts(blob, name="t.parquet", text_column="text", labels=LABELS)
+
+
+def test_text_files_are_read_no_further_than_the_cell_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows past the cap are never parsed: a malformed tail is not what gets reported."""
+    monkeypatch.setenv("CLS_MAX_CELLS", "1000")
+    rows = _csv([*LABELS, "label"], [[0.2, 0.3, 0.5, "fear"]] * 300)  # 1,200 cells
+    ragged = rows + b"1,2,3,4,5,6,7,8,9\n"
+    for content in (rows, ragged):
+        with pytest.raises(
+            EvalDataError,
+            match=r"more than 250 rows × 4 columns, over the limit of 1,000 cells",
+        ):
+            read_table(content, name="s.csv")
+    monkeypatch.setenv("CLS_MAX_CELLS", "1200")
+    assert read_table(rows, name="s.csv").shape == (300, 4)
+    jsonl = b"".join(b'{"joy": 0.1, "anger": 0.9, "label": "anger"}\n' for _ in range(401))
+    with pytest.raises(EvalDataError, match=r"over the limit of 1,200 cells"):
+        read_table(jsonl, name="s.jsonl")
+
+
+def test_text_file_over_the_byte_cap_is_refused_before_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLS_MAX_BYTES", "100")
+    content = _csv([*LABELS, "label"], [[0.2, 0.3, 0.5, "fear"]] * 10)
+    with pytest.raises(
+        EvalDataError, match=rf"it holds {len(content)} bytes, over the limit of 100 bytes"
+    ):
+        read_table(content, name="s.csv")
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+def test_cap_environment_variables_are_checked(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CLS_MAX_CELLS", value)
+    with pytest.raises(
+        EvalDataError, match=rf"CLS_MAX_CELLS must be a positive whole number; got '{value}'"
+    ):
+        read_table(b"joy,label\n0.1,joy\n", name="s.csv")

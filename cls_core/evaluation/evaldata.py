@@ -439,7 +439,7 @@ def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
                 else:
                     total += int(column.nbytes)
             if total > limit:
-                raise _too_many_bytes(label, f"its data decodes to more than {total:,} bytes")
+                raise _too_many_bytes(label, f"its data decodes to at least {total:,} bytes")
             batches.append(batch)
         table = pa.Table.from_batches(batches) if batches else reader.schema_arrow.empty_table()
         decoded = [
@@ -1316,6 +1316,8 @@ class TextsData:
     kept_rows: npt.NDArray[np.int64]
     report: DataReport
     sha256: str
+    #: The kept rows' other columns (not the text or truth column), for slicing.
+    other: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 def load_texts(
@@ -1389,10 +1391,12 @@ def load_texts(
         task_out: Task = truth.task
     else:
         counts, task_out = {}, task or "multi-class"
+    extra = [c for c in frame.columns if c not in (text_column, truth_column)]
     return TextsData(
         texts=texts.iloc[kept].tolist(),
         truth=truth,
         kept_rows=kept.astype(np.int64),
+        other=frame[extra].iloc[kept].reset_index(drop=True),
         report=DataReport(
             n_rows=int(frame.shape[0]),
             n_kept=int(kept.size),
