@@ -732,3 +732,26 @@ def test_cap_environment_variables_are_checked(monkeypatch: pytest.MonkeyPatch, 
         EvalDataError, match=rf"CLS_MAX_CELLS must be a positive whole number; got '{value}'"
     ):
         read_table(b"joy,label\n0.1,joy\n", name="s.csv")
+
+
+def test_streamed_parquet_chunks_refuse_a_string_bomb_before_expanding_it(tmp_path: Path) -> None:
+    """``score`` streams; each chunk's decoded size is checked while strings are still encoded."""
+    from cls_core.evaluation.evaldata import iter_table_chunks
+    from tests._hostile_files import parquet_string_bomb
+
+    path = tmp_path / "t.parquet"
+    path.write_bytes(parquet_string_bomb(rows=4000, chars=1_000_000))
+    _, total, chunks = iter_table_chunks(path, chunk_rows=2048)
+    assert total == 4000
+    with pytest.raises(
+        EvalDataError,
+        match=r"is too big to read: 2,048 rows decode to 2,048,038,912 bytes, over the limit of "
+        r"1,073,741,824 bytes",
+    ):
+        next(chunks)
+    # a normal Parquet file streams with its strings decoded
+    frame = _scores_frame()
+    frame.to_parquet(tmp_path / "s.parquet")
+    _, _, chunks = iter_table_chunks(tmp_path / "s.parquet", chunk_rows=7)
+    streamed = pd.concat(list(chunks), ignore_index=True)
+    assert streamed["text"].tolist() == frame["text"].tolist()

@@ -127,10 +127,10 @@ def _too_many_cells(label: str, what: str) -> EvalDataError:
     )
 
 
-def _too_many_bytes(label: str, what: str) -> EvalDataError:
+def _too_many_bytes(label: str, what: str, *, whole: bool = True) -> EvalDataError:
     return EvalDataError(
-        f"file {label} is too big to read whole: {what}, over the limit of {max_bytes():,} "
-        "bytes (set CLS_MAX_BYTES to change it)"
+        f"file {label} is too big to read{' whole' if whole else ''}: {what}, over the limit "
+        f"of {max_bytes():,} bytes (set CLS_MAX_BYTES to change it)"
     )
 
 
@@ -381,6 +381,46 @@ def _source_size(source: Source) -> int:
     return len(source) if isinstance(source, bytes) else os.stat(source).st_size
 
 
+def _string_columns(schema: Any) -> list[str]:
+    """Names of the string and binary columns of an Arrow schema (read dictionary-encoded)."""
+    import pyarrow as pa
+
+    return [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    ]
+
+
+def _decoded_bytes(batch: Any) -> int:
+    """Bytes an Arrow record batch takes once its dictionary columns are expanded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary)
+            total += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
+            total += 8 * len(column)  # offsets
+        else:
+            total += int(column.nbytes)
+    return total
+
+
+def _decode_dictionaries(table: Any) -> Any:
+    """``table`` (Arrow table or record batch) with dictionary columns expanded to plain ones."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
+
+
 def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
     """Read a Parquet file whole, refusing it before it is materialised when over the caps.
 
@@ -391,7 +431,6 @@ def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
        dictionary's value lengths before anything is expanded.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -417,39 +456,18 @@ def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
         )
     if stored > max_bytes():
         raise _too_many_bytes(label, f"its data takes {stored:,} bytes uncompressed")
-    strings = [
-        f.name
-        for f in schema
-        if pa.types.is_string(f.type)
-        or pa.types.is_large_string(f.type)
-        or pa.types.is_binary(f.type)
-        or pa.types.is_large_binary(f.type)
-    ]
     limit = max_bytes()
     total = 0
     batches = []
     try:
-        reader = pq.ParquetFile(_parquet_input(source), read_dictionary=strings)
+        reader = pq.ParquetFile(_parquet_input(source), read_dictionary=_string_columns(schema))
         for batch in reader.iter_batches(batch_size=65_536):
-            for column in batch.columns:
-                if pa.types.is_dictionary(column.type):
-                    lengths = pc.binary_length(column.dictionary)
-                    total += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
-                    total += 8 * len(column)  # offsets
-                else:
-                    total += int(column.nbytes)
+            total += _decoded_bytes(batch)
             if total > limit:
                 raise _too_many_bytes(label, f"its data decodes to at least {total:,} bytes")
             batches.append(batch)
         table = pa.Table.from_batches(batches) if batches else reader.schema_arrow.empty_table()
-        decoded = [
-            table.column(i).cast(f.type.value_type) if pa.types.is_dictionary(f.type) else None
-            for i, f in enumerate(table.schema)
-        ]
-        for i, column in enumerate(decoded):
-            if column is not None:
-                table = table.set_column(i, table.schema.field(i).name, column)
-        table = table.replace_schema_metadata(schema.metadata)
+        table = _decode_dictionaries(table).replace_schema_metadata(schema.metadata)
         return table.to_pandas()
     except EvalDataError:
         raise
@@ -557,16 +575,30 @@ def iter_table_chunks(
         _check_utf8(source, label)
     _check_unique_header(source, fmt, label)
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
-            pf = pq.ParquetFile(source)
+            schema = pq.read_schema(source)
+            pf = pq.ParquetFile(source, read_dictionary=_string_columns(schema))
         except Exception as exc:
-            raise EvalDataError(f"file {label} is not a readable Parquet file: {exc}") from None
+            raise EvalDataError(
+                f"file {label} is not a readable Parquet file: {_parser_reason(exc)}"
+            ) from None
 
         def parquet_chunks() -> Iterator[pd.DataFrame]:
+            # strings stay dictionary-encoded until a chunk's decoded size is known to fit
+            limit = max_bytes()
             for batch in pf.iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
+                size = _decoded_bytes(batch)
+                if size > limit:
+                    raise _too_many_bytes(
+                        label,
+                        f"{batch.num_rows:,} rows decode to {size:,} bytes",
+                        whole=False,
+                    )
+                table = _decode_dictionaries(pa.Table.from_batches([batch]))
+                yield table.replace_schema_metadata(schema.metadata).to_pandas()
 
         return fmt, pf.metadata.num_rows, parquet_chunks()
 
