@@ -57,7 +57,6 @@ def run_export(args: argparse.Namespace) -> int:
     thresholds = Path(args.thresholds)
     if not thresholds.is_file():
         raise CliError(f"--thresholds {str(thresholds)!r} is not a file")
-    print(f"exporting {args.model} with {thresholds} (T = {temperature:g})…", file=sys.stderr)
     try:
         result = export_decision_model(
             args.model,

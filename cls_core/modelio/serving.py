@@ -359,6 +359,7 @@ def lint_classify_signature(
     *,
     labels: Sequence[str],
     observed_classes: npt.ArrayLike | None = None,
+    decision: bool = False,
 ) -> list[LintResult]:
     """Check a SignatureDef against TF Serving's classify API and the model card's labels.
 
@@ -367,6 +368,11 @@ def lint_classify_signature(
     DT_STRING; ``scores`` DT_FLOAT; both rank 2; same width; width equal to
     ``len(labels)``; the classes the model returns equal to ``labels`` (needs
     ``observed_classes``).
+
+    With ``decision=True`` the signature is a decision signature (see
+    :mod:`cls_core.modelio.decision_export`): its width may also be 1 (a multi-class
+    decision), and each returned row must hold distinct card labels first, then ``""``
+    padding only.
 
     Parameters
     ----------
@@ -547,6 +553,8 @@ def lint_classify_signature(
         )
     n_labels = len(names)
     labels_rule = f"the width equals the number of labels ({n_labels})"
+    if decision:
+        labels_rule = f"the width is the number of labels ({n_labels}) or 1 (multi-class)"
     known = sorted({w for w in widths.values() if w != -1})
     if not widths:
         add(labels_rule, None, "No rank-2 output to read a width from.")
@@ -554,6 +562,8 @@ def lint_classify_signature(
         add(labels_rule, None, "The width is unknown in the signature (-1).")
     elif known == [n_labels]:
         add(labels_rule, True, f"{n_labels} columns for {n_labels} labels.")
+    elif decision and known == [1]:
+        add(labels_rule, True, 'One column: the winning label, or "" when the model abstains.')
     else:
         add(
             labels_rule,
@@ -562,8 +572,44 @@ def lint_classify_signature(
             f"{n_labels} labels: clients would mislabel or miss classes.",
         )
     # 10. observed classes
-    add(*_check_observed_classes(observed_classes, names))
+    if decision:
+        add(*_check_observed_decision(observed_classes, names))
+    else:
+        add(*_check_observed_classes(observed_classes, names))
     return results
+
+
+def _check_observed_decision(
+    observed_classes: npt.ArrayLike | None, names: list[str]
+) -> tuple[str, bool | None, str]:
+    rule = 'each row holds distinct card labels first, then "" padding'
+    if observed_classes is None:
+        return rule, None, "Not checked: run the decision signature to see its classes."
+    observed = np.asarray(observed_classes, dtype=object)
+    if observed.ndim == 1:
+        observed = observed[np.newaxis, :]
+    if observed.ndim != 2:
+        raise ValueError(
+            "`observed_classes` must have shape (n_examples, K) or (K,); "
+            f"got shape {observed.shape}"
+        )
+    known = set(names)
+    for i, row in enumerate(observed):
+        texts = [x.decode("utf-8", errors="replace") if isinstance(x, bytes) else x for x in row]
+        fired = [x for x in texts if x]
+        n = len(fired)
+        if texts[n:] != [""] * (len(texts) - n):
+            return rule, False, f'Example {i}: an empty label "" comes before a real one.'
+        unknown = [x for x in fired if x not in known]
+        if unknown:
+            return rule, False, f"Example {i}: {unknown[0]!r} is not one of the card's labels."
+        if len(set(fired)) != n:
+            return rule, False, f"Example {i}: a label is returned twice."
+    return (
+        rule,
+        True,
+        'Every row lists the fired labels, then "" padding that clients must drop.',
+    )
 
 
 def _check_observed_classes(

@@ -1,0 +1,576 @@
+"""The decision export (issue 11): thresholds and temperature baked into a SavedModel.
+
+Exactness is checked on sets built to sit on the thresholds: tiny "table" models map the
+text ``r<i>`` to row ``i`` of a logits table whose rows walk, one float32 ulp at a time,
+across each threshold, so the exported scores land exactly on each cutoff, one ulp below
+and one above (the tests assert such rows exist). The bundled models are checked on their
+demo sets in tests/test_decision_export_bundled.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cls_core.cli import main
+from cls_core.errors import ModelLoadError
+from cls_core.modelio import serving
+from cls_core.modelio.decision_export import (
+    CONFIG_FUNCTION,
+    DECISION_SIGNATURE,
+    EXPORT_CARD_KEY,
+    DecisionRule,
+    baked_decision,
+    export_decision_model,
+    float32_at_least,
+    reference_fired,
+)
+from cls_core.modelio.registry import load_model
+
+tf = pytest.importorskip("tensorflow")
+
+ML_LABELS = ("joy", "fear", "love", "calm")
+ML_THRESHOLDS = (0.3, 0.55, 0.7, 0.4)  # nominal: the fixture picks cutoffs near them
+MC_LABELS = ("billing", "delivery", "refund")
+MC_THRESHOLDS = (0.6, 0.45, 0.8)
+MC_REJECT = 0.5
+WINDOW = 300  # float32 steps either side of each threshold's logit
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def _card(name: str, labels: tuple[str, ...], task: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": f"Table model {name}",
+        "task": task,
+        "activation": "sigmoid" if task == "multi-label" else "softmax",
+        "labels": list(labels),
+        "thresholds": [0.5] * len(labels) if task == "multi-label" else None,
+        "reject_threshold": None,
+        "examples": ["r0", "r1"],
+        "dataset": {"name": "table", "source": "tests", "license": "n/a", "attribution": "n/a"},
+        "metrics": {},
+        "training": {"command": "tests", "date": "2026-12-01", "seed": 0},
+    }
+
+
+def write_table_model(path: Path, labels: tuple[str, ...], task: str, table: np.ndarray) -> None:
+    """A SavedModel mapping the text ``r<i>`` to logits ``table[i]`` (unknown text → row 0)."""
+    table = np.asarray(table, dtype=np.float32)
+    keys = tf.constant([f"r{i}" for i in range(table.shape[0])])
+    lookup = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, tf.range(table.shape[0], dtype=tf.int64)), 0
+    )
+    weights = tf.Variable(table, trainable=False)
+    activation = tf.nn.softmax if task == "multi-class" else tf.math.sigmoid
+
+    module = tf.Module()
+    module.lookup, module.weights = lookup, weights
+
+    def logits_of(text: Any) -> Any:
+        return tf.gather(weights, lookup.lookup(text))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serving_default(text: Any) -> dict[str, Any]:
+        logits = logits_of(text)
+        return {"logits": logits, "scores": activation(logits)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def classification(inputs: Any) -> dict[str, Any]:
+        text = tf.io.parse_example(inputs, {"text": tf.io.FixedLenFeature([], tf.string, "")})
+        scores = activation(logits_of(text["text"]))
+        classes = tf.tile(tf.constant(list(labels))[tf.newaxis, :], [tf.shape(scores)[0], 1])
+        return {"classes": classes, "scores": scores}
+
+    module.serving_default, module.classification = serving_default, classification
+    tf.saved_model.save(
+        module,
+        str(path),
+        signatures={"serving_default": serving_default, "classification": classification},
+    )
+    (path / "model_card.json").write_text(json.dumps(_card(path.name, labels, task)))
+
+
+def _walk(center: float, steps: int = WINDOW) -> np.ndarray:
+    """``2*steps+1`` consecutive float32 values around ``center`` (through zero too)."""
+    values = [np.float32(center)]
+    for direction in (-np.inf, np.inf):
+        x = np.float32(center)
+        for _ in range(steps):
+            x = np.nextafter(x, np.float32(direction))
+            values.append(x)
+    return np.sort(np.array(values, dtype=np.float32))
+
+
+def multilabel_table(temperature: float) -> np.ndarray:
+    """Rows whose sigmoid(logit / T) walk across every class's threshold at once."""
+    logit = [temperature * math.log(t / (1 - t)) for t in ML_THRESHOLDS]
+    return np.stack([_walk(x) for x in logit], axis=1)
+
+
+def multiclass_table(temperature: float) -> np.ndarray:
+    """Rows where one class's softmax score walks across its cutoff (others at logit 0), plus ties."""
+    n = len(MC_LABELS)
+    cuts = np.maximum(MC_THRESHOLDS, MC_REJECT)
+    rows = []
+    for w, p in enumerate(cuts):
+        x = temperature * math.log((n - 1) * p / (1 - p))
+        block = np.zeros((2 * WINDOW + 1, n), dtype=np.float32)
+        block[:, w] = _walk(x)
+        rows.append(block)
+    ties = np.array(
+        [[0, 0, 0], [3, 3, 0], [0, 5, 5], [5, 0, 5], [2, 2, 2], [-1, 4, 4], [9, 9, -9]],
+        dtype=np.float32,
+    )
+    return np.concatenate([*rows, ties])
+
+
+def thresholds_doc(task: str, **extra: Any) -> dict[str, Any]:
+    if task == "multi-label":
+        doc: dict[str, Any] = {
+            "labels": list(ML_LABELS),
+            "thresholds": list(ML_THRESHOLDS),
+            "task": "multi-label",
+        }
+    else:
+        doc = {
+            "labels": list(MC_LABELS),
+            "thresholds": list(MC_THRESHOLDS),
+            "task": "multi-class",
+            "reject_threshold": MC_REJECT,
+        }
+    doc.update({"objective": "f1", "n_examples": 10, "data_sha256": "ab" * 32, **extra})
+    return doc
+
+
+def write_doc(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _produced_scores(table: np.ndarray, task: str, temperature: float) -> np.ndarray:
+    """The scores TF computes from ``table`` as the export does (the source's at T = 1)."""
+    activation = tf.nn.softmax if task == "multi-class" else tf.math.sigmoid
+    logits = tf.constant(table)
+    if temperature != 1.0:
+        logits = logits / tf.constant(temperature, tf.float32)
+    return activation(logits).numpy()
+
+
+def _on_grid(values: np.ndarray, nominal: float) -> np.float32:
+    """The produced value nearest ``nominal`` whose float32 neighbours are produced too."""
+    present = set(values.tolist())
+    ok = [
+        v
+        for v in present
+        if float(np.nextafter(np.float32(v), np.float32(-1))) in present
+        and float(np.nextafter(np.float32(v), np.float32(2))) in present
+    ]
+    assert ok, f"no score near {nominal} has both float32 neighbours in the table"
+    return np.float32(min(ok, key=lambda v: abs(v - nominal)))
+
+
+def on_threshold_doc(task: str, table: np.ndarray, temperature: float) -> dict[str, Any]:
+    """A thresholds.json whose cutoffs are scores the export produces, with both neighbours.
+
+    Odd classes get a threshold halfway between the cutoff and the float32 below it (a
+    float64 number no float32 equals), even classes the cutoff itself.
+    """
+    scores = _produced_scores(table, task, temperature)
+
+    def threshold(v: np.float32, c: int) -> float:
+        if c % 2 == 0:
+            return float(v)
+        return (float(v) + float(np.nextafter(v, np.float32(-1)))) / 2
+
+    if task == "multi-label":
+        cuts = [_on_grid(scores[:, c], t) for c, t in enumerate(ML_THRESHOLDS)]
+        return thresholds_doc(task, thresholds=[threshold(v, c) for c, v in enumerate(cuts)])
+    winners = np.argmax(scores, axis=1)
+    nominal = np.maximum(MC_THRESHOLDS, MC_REJECT)
+    cuts = [_on_grid(scores[winners == c, c], nominal[c]) for c in range(len(MC_LABELS))]
+    # Class 1's cutoff comes from the reject threshold (its own threshold is lower).
+    return thresholds_doc(
+        task,
+        thresholds=[threshold(cuts[0], 0), MC_THRESHOLDS[1], threshold(cuts[2], 2)],
+        reject_threshold=threshold(cuts[1], 1),
+    )
+
+
+EXPORTS = {
+    ("multi-label", 1.0): "ml_t1",
+    ("multi-label", 2.5): "ml_t25",
+    ("multi-class", 1.0): "mc_t1",
+    ("multi-class", 0.7): "mc_t07",
+}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model root holding one table model per (task, temperature) of ``EXPORTS``."""
+    base = tmp_path_factory.mktemp("roots") / "models"
+    base.mkdir()
+    for (task, t), name in EXPORTS.items():
+        table = multilabel_table(t) if task == "multi-label" else multiclass_table(t)
+        labels = ML_LABELS if task == "multi-label" else MC_LABELS
+        write_table_model(base / name, labels, task, table)
+    return base
+
+
+@pytest.fixture(scope="module")
+def exported(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[Any, Any]:
+    """Each table model exported at its temperature with thresholds sitting on its scores."""
+    docs = tmp_path_factory.mktemp("docs")
+    out: dict[Any, Any] = {}
+    for (task, t), source in EXPORTS.items():
+        table = multilabel_table(t) if task == "multi-label" else multiclass_table(t)
+        doc = write_doc(docs / f"{source}.json", on_threshold_doc(task, table, t))
+        result = export_decision_model(
+            source, doc, out_dir=root / f"{source}_exp", temperature=t, roots=[root]
+        )
+        out[task, t] = (result, load_model(f"{source}_exp", roots=[root]), doc)
+    return out
+
+
+def _run(model: Any, n_rows: int) -> dict[str, np.ndarray]:
+    sig = model._saved_model.signatures["serving_default"]
+    got = sig(text=tf.constant([f"r{i}" for i in range(n_rows)]))
+    return {k: v.numpy() for k, v in got.items()}
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def test_float32_at_least_is_the_smallest_float32_not_below() -> None:
+    values = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 1.0, 0.123456789, 1e-40])
+    cut = float32_at_least(values)
+    assert cut.dtype == np.float32
+    for v, c in zip(values, cut, strict=True):
+        assert float(c) >= v
+        below = np.nextafter(c, np.float32(-np.inf))
+        assert float(below) < v
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"temperature": 0.0}, r"`temperature` must be a finite number > 0; got 0.0"),
+        ({"temperature": -1.0}, r"`temperature` must be a finite number > 0; got -1.0"),
+        ({"temperature": math.nan}, r"`temperature` must be a finite number > 0; got nan"),
+        ({"temperature": math.inf}, r"`temperature` must be a finite number > 0; got inf"),
+        ({"thresholds": (0.5,)}, r"`thresholds` must hold one number per label \(2\); got 1"),
+        ({"thresholds": (0.5, 1.5)}, r"`thresholds\[1\]` must be in \[0, 1\]; got 1.5"),
+        ({"reject_threshold": 0.5}, r"`reject_threshold` must be None for a multi-label rule"),
+        ({"task": "ranking"}, r"`task` must be one of multi-class, multi-label; got 'ranking'"),
+    ],
+)
+def test_rule_refuses_bad_values(kwargs: dict[str, Any], message: str) -> None:
+    base: dict[str, Any] = {"task": "multi-label", "labels": ("a", "b"), "thresholds": (0.5, 0.5)}
+    with pytest.raises(ValueError, match=message):
+        DecisionRule(**{**base, **kwargs})
+
+
+def test_multiclass_cutoffs_fold_in_the_reject_threshold() -> None:
+    rule = DecisionRule(
+        task="multi-class", labels=MC_LABELS, thresholds=MC_THRESHOLDS, reject_threshold=0.5
+    )
+    assert rule.cutoffs().tolist() == float32_at_least([0.6, 0.5, 0.8]).tolist()
+
+
+# --------------------------------------------------------------------------- exactness
+
+
+@pytest.mark.parametrize(("task", "temperature"), list(EXPORTS))
+def test_fired_equals_cls_core_on_the_threshold_set(
+    exported: dict[Any, Any], task: str, temperature: float
+) -> None:
+    result, model, doc_path = exported[task, temperature]
+    table_rows = 2 * WINDOW + 1 if task == "multi-label" else 3 * (2 * WINDOW + 1) + 7
+    got = _run(model, table_rows)
+    rule = result.rule
+    want = reference_fired(got["scores"], rule)
+    assert got["fired"].dtype == bool
+    np.testing.assert_array_equal(got["fired"], want)  # 100% of rows
+    # The set really sits on the thresholds: equal, one ulp below, one ulp above.
+    cuts = rule.cutoffs()
+    scores = got["scores"]
+    for c in range(len(rule.labels)):
+        if task == "multi-class":
+            winners = np.argmax(scores, axis=1) == c
+            column = scores[winners, c]
+        else:
+            column = scores[:, c]
+        below = np.nextafter(cuts[c], np.float32(-np.inf))
+        above = np.nextafter(cuts[c], np.float32(np.inf))
+        for value, name in ((cuts[c], "equal"), (below, "one ulp below"), (above, "one ulp above")):
+            assert (column == value).any(), f"no row {name} the cutoff of class {c}"
+        if task == "multi-label":  # and, directly: equal fires, one ulp below does not
+            assert got["fired"][column == cuts[c], c].all()
+            assert not got["fired"][column == below, c].any()
+    # Odd classes' thresholds lie strictly between two float32s: the cutoff is the upper one.
+    doc = json.loads(doc_path.read_text())
+    t1 = doc["reject_threshold"] if task == "multi-class" else doc["thresholds"][1]
+    assert float(np.float32(t1)) != t1
+    assert float(cuts[1]) > t1 > float(np.nextafter(cuts[1], np.float32(-1)))
+
+
+@pytest.mark.parametrize(("task", "temperature"), list(EXPORTS))
+def test_labels_n_fired_and_the_decision_signature(
+    exported: dict[Any, Any], task: str, temperature: float
+) -> None:
+    result, model, _ = exported[task, temperature]
+    n_rows = 2 * WINDOW + 1 if task == "multi-label" else 3 * (2 * WINDOW + 1) + 7
+    got = _run(model, n_rows)
+    labels = np.array(result.rule.labels, dtype=object)
+    for i in range(n_rows):
+        fired = np.flatnonzero(got["fired"][i])
+        order = sorted(fired, key=lambda c: (-float(got["scores"][i, c]), c))
+        want = [*labels[order], *[""] * (len(labels) - len(order))]
+        assert [x.decode() for x in got["labels"][i]] == want
+        assert got["n_fired"][i] == len(order)
+    texts = [f"r{i}" for i in range(n_rows)]
+    examples = tf.constant([serving.serialize_text_example(t) for t in texts])
+    decision = model._saved_model.signatures[DECISION_SIGNATURE](inputs=examples)
+    classes, scores = decision["classes"].numpy(), decision["scores"].numpy()
+    k = len(labels) if task == "multi-label" else 1
+    assert classes.shape == scores.shape == (n_rows, k)
+    np.testing.assert_array_equal(classes, got["labels"][:, :k])
+    for i in range(n_rows):
+        index = {name: c for c, name in enumerate(result.rule.labels)}
+        for label, score in zip(classes[i], scores[i], strict=True):
+            if label == b"":
+                assert score == 0.0
+            else:
+                assert score == got["scores"][i, index[label.decode()]]
+    # classification: every class, in class-id order, scores after the temperature.
+    classify = model._saved_model.signatures["classification"](inputs=examples)
+    np.testing.assert_array_equal(classify["scores"].numpy(), got["scores"])
+    assert [x.decode() for x in classify["classes"].numpy()[0]] == list(labels)
+
+
+@pytest.mark.parametrize(("task", "temperature"), list(EXPORTS))
+def test_scores_follow_the_temperature(
+    exported: dict[Any, Any], root: Path, task: str, temperature: float
+) -> None:
+    result, model, _ = exported[task, temperature]
+    source = load_model(EXPORTS[task, temperature], roots=[root])
+    texts = [f"r{i}" for i in range(0, 600, 7)]
+    src, exp = source.predict(texts), model.predict(texts)
+    if temperature == 1.0:
+        np.testing.assert_array_equal(exp.scores, src.scores)  # bit for bit
+        np.testing.assert_array_equal(exp.logits, src.logits)
+    else:
+        from cls_core.scoring.activations import apply_activation
+
+        want = apply_activation(src.logits, result.rule.activation, temperature=temperature)
+        np.testing.assert_allclose(exp.scores, want, rtol=0, atol=2e-7)
+        np.testing.assert_allclose(exp.logits, src.logits / np.float32(temperature), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def test_registry_loads_the_export_and_the_model_holds_the_decision(
+    exported: dict[Any, Any], root: Path
+) -> None:
+    result, model, doc = exported["multi-class", 0.7]
+    baked = baked_decision(model)
+    written = json.loads(doc.read_text())
+    assert baked is not None
+    assert baked.rule == result.rule
+    assert baked.thresholds == tuple(written["thresholds"])
+    assert baked.reject_threshold == written["reject_threshold"]
+    assert baked.temperature == 0.7
+    assert baked.cutoffs == tuple(float(c) for c in result.rule.cutoffs())
+    assert callable(getattr(model._saved_model, CONFIG_FUNCTION))
+    # A plain model has no baked decision.
+    assert baked_decision(load_model("mc_t1", roots=[root])) is None
+    # The card records provenance.
+    card = model.card
+    assert card.task == "multi-class"
+    assert card.reject_threshold == written["reject_threshold"]
+    record = card.raw[EXPORT_CARD_KEY]
+    assert record["source_model"] == "mc_t07"
+    assert record["thresholds_sha256"] == hashlib.sha256(doc.read_bytes()).hexdigest()
+    assert record["objective"] == "f1"
+    assert record["data_sha256"] == "ab" * 32
+    assert record["temperature"] == 0.7
+    assert record["source_fingerprint"]["sha256_of_files"]
+    assert "tf_singleprint" in record["source_fingerprint"]
+    assert record["date"].startswith("20")
+    assert card.raw["winner_thresholds"] == written["thresholds"]
+
+
+def test_the_card_leaves_the_decision_to_the_model(exported: dict[Any, Any], root: Path) -> None:
+    """Editing the exported card's thresholds changes nothing the model decides."""
+    result, model, doc = exported["multi-label", 1.0]
+    written = json.loads(doc.read_text())["thresholds"]
+    card_path = result.path / "model_card.json"
+    raw = json.loads(card_path.read_text())
+    assert raw["thresholds"] == written
+    raw["thresholds"] = [0.99] * len(written)
+    card_path.write_text(json.dumps(raw))
+    reloaded = load_model(result.path.name, roots=[root])
+    assert reloaded.card.thresholds == (0.99,) * len(written)
+    baked = baked_decision(reloaded)
+    assert baked is not None and baked.thresholds == tuple(written)
+    np.testing.assert_array_equal(
+        reloaded.predict(["r10", "r300"]).scores, model.predict(["r10", "r300"]).scores
+    )
+    raw["thresholds"] = written
+    card_path.write_text(json.dumps(raw))
+
+
+@pytest.mark.parametrize("key", ["classification", DECISION_SIGNATURE])
+@pytest.mark.parametrize(("task", "temperature"), [("multi-label", 1.0), ("multi-class", 0.7)])
+def test_classify_linter_passes(
+    exported: dict[Any, Any], key: str, task: str, temperature: float
+) -> None:
+    result, model, _ = exported[task, temperature]
+    signature = serving.read_signature_defs(result.path)[key]
+    out = model._saved_model.signatures[key](
+        inputs=tf.constant([serving.serialize_text_example("r1")])
+    )
+    lint = serving.lint_classify_signature(
+        signature,
+        labels=result.rule.labels,
+        observed_classes=out["classes"].numpy(),
+        decision=key == DECISION_SIGNATURE,
+    )
+    failed = [(r.rule, r.explanation) for r in lint if r.passed is not True]
+    assert failed == []
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["export", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def env_root(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(root))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("labels", r"error: .*its 4 labels do not match the model's 3 labels"),
+        ("task", r"error: .*holds multi-label thresholds, but model 'mc_t1' is multi-class"),
+        ("model", r"error: .*it was made for model 'other', not 'mc_t1'"),
+        ("t0", r"error: bad --temperature: `temperature` must be a finite number > 0; got 0.0"),
+        ("tneg", r"error: bad --temperature: `temperature` must be a finite number > 0; got -2.0"),
+        ("tnan", r"error: bad --temperature: `temperature` must be a finite number > 0; got nan"),
+        ("tinf", r"error: bad --temperature: `temperature` must be a finite number > 0; got inf"),
+        ("unknown", r"error: unknown model 'nosuch'"),
+        ("broken", r"error: cannot load model 'broken': no saved_model.pb"),
+        ("path", r"error: cannot load model '../mc_t1': a model name is a plain directory name"),
+        ("missing", r"error: --thresholds '.*nothing.json' is not a file"),
+    ],
+)
+def test_cli_refusals(
+    env_root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    message: str,
+) -> None:
+    (env_root / "broken").mkdir(exist_ok=True)
+    doc = thresholds_doc("multi-class")
+    model, temperature = "mc_t1", "1"
+    if case == "labels":
+        doc = thresholds_doc("multi-label")
+    elif case == "task":
+        doc = {**thresholds_doc("multi-label"), "labels": list(MC_LABELS), "thresholds": [0.5] * 3}
+    elif case == "model":
+        doc["model"] = "other"
+    elif case.startswith("t"):
+        temperature = {"t0": "0", "tneg": "-2", "tnan": "nan", "tinf": "inf"}[case]
+    elif case in ("unknown", "broken", "path"):
+        model = {"unknown": "nosuch", "broken": "broken", "path": "../mc_t1"}[case]
+    path = write_doc(tmp_path / "thresholds.json", doc)
+    if case == "missing":
+        path = tmp_path / "nothing.json"
+    out = tmp_path / "out"
+    status, stdout, stderr = _cli(
+        capsys,
+        "--model",
+        model,
+        "--thresholds",
+        str(path),
+        "--temperature",
+        temperature,
+        "--out",
+        str(out),
+    )
+    assert status == 2
+    assert stdout == ""
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert re.search(message, stderr), stderr
+    assert not out.exists()
+
+
+def test_cli_out_dir_rules(
+    env_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = write_doc(tmp_path / "thresholds.json", thresholds_doc("multi-label"))
+    args = ["--model", "ml_t1", "--thresholds", str(doc), "--out"]
+    # A non-empty directory that is not a SavedModel: refused, even with --force.
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    status, _, err = _cli(capsys, *args, str(keep))
+    assert status == 2
+    assert "exists and is not empty; choose a new directory or pass --force" in err
+    status, _, err = _cli(capsys, *args, str(keep), "--force")
+    assert status == 2
+    assert "holds no saved_model.pb: refusing to replace it even with --force" in err
+    assert (keep / "notes.txt").read_text() == "mine"
+    # The source model's own directory: refused.
+    status, _, err = _cli(capsys, *args, str(env_root / "ml_t1"), "--force")
+    assert status == 2
+    assert "overlaps the source model's directory" in err
+    # An empty directory is fine; a second export needs --force and replaces it.
+    out = tmp_path / "ml_export"
+    out.mkdir()
+    status, stdout, err = _cli(capsys, *args, str(out))
+    assert status == 0, err
+    assert stdout.strip() == str(out)
+    assert "signatures serving_default, classification, decision" in err
+    first = json.loads((out / "model_card.json").read_text())[EXPORT_CARD_KEY]
+    assert first["command"].startswith("cls-explorer export --model ml_t1 --thresholds")
+    status, _, err = _cli(capsys, *args, str(out))
+    assert status == 2
+    assert "exists and is not empty" in err
+    status, _, err = _cli(capsys, *args, str(out), "--temperature", "2", "--force")
+    assert status == 0, err
+    assert json.loads((out / "model_card.json").read_text())[EXPORT_CARD_KEY]["temperature"] == 2.0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_python_api_refuses_a_model_the_registry_cannot_load(root: Path, tmp_path: Path) -> None:
+    bad = root / "badcard"
+    bad.mkdir(exist_ok=True)
+    (bad / "saved_model.pb").write_bytes(b"not a proto")
+    (bad / "model_card.json").write_text(json.dumps(_card("badcard", ML_LABELS, "multi-label")))
+    with pytest.raises(ModelLoadError, match="unreadable or corrupt"):
+        export_decision_model(
+            "badcard",
+            json.dumps(thresholds_doc("multi-label")).encode(),
+            out_dir=tmp_path / "x",
+            roots=[root],
+        )
+    assert not (tmp_path / "x").exists()
