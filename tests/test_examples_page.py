@@ -1,0 +1,97 @@
+"""AppTest: the threshold-tuning page's section 10 (examples, suspected label errors, slices)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cls_core.modelio.registry import list_models
+from cls_core.paths import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def ekman_page() -> AppTest:
+    if list_models().get("ekman") is None:
+        pytest.skip("the ekman model is not installed")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "ekman"
+    at.session_state["tune_source.ekman"] = "demo"
+    at.switch_page("pages/thresholds.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _view(at: AppTest, name: str) -> AppTest:
+    group = next(b for b in at.button_group if b.key and b.key.endswith(".exview"))
+    group.set_value(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _widget(widgets, suffix: str):  # type: ignore[no-untyped-def]
+    return next(w for w in widgets if w.key and w.key.endswith(suffix))
+
+
+def test_nothing_is_computed_until_a_view_is_open(ekman_page: AppTest) -> None:
+    captions = [c.value for c in ekman_page.caption]
+    assert any("Nothing is computed until a view is open" in c for c in captions)
+    assert not any("matching rows" in c for c in captions)
+
+
+def test_examples_view_lists_the_false_positives_with_links(ekman_page: AppTest) -> None:
+    at = _view(ekman_page, "Examples")
+    caption = next(c.value for c in at.caption if "matching rows" in c.value)
+    table = at.dataframe[-1].value
+    assert set(table["outcome"]) == {"FP"}
+    assert f"**{len(table)} matching rows**" in caption or "page 1 of" in caption
+    assert (table["true"] != table["fired"]).all()
+    link = urllib.parse.urlparse(table["Playground"].iloc[0])
+    query = urllib.parse.parse_qs(link.query)
+    assert query["model"] == ["ekman"] and query["text"] == [table["text"].iloc[0]]
+    assert table["Signature"].iloc[0].startswith("./signature?model=ekman&text=")
+
+    # TN for the same class, then a text search that matches nothing
+    _widget(at.multiselect, ".ex.outcomes").set_value(["tn"]).run()
+    assert set(at.dataframe[-1].value["outcome"]) == {"TN"}
+    _widget(at.text_input, ".ex.search").set_value("zzz-no-such-text").run()
+    assert any("No row matches" in i.value for i in at.info)
+    _widget(at.text_input, ".ex.search").set_value("").run()
+
+
+def test_examples_view_confusion_cell(ekman_page: AppTest) -> None:
+    at = _view(ekman_page, "Examples")
+    _widget(at.toggle, ".ex.usecell").set_value(True).run()
+    _widget(at.selectbox, ".ex.celltrue").set_value(1).run()  # disgust
+    _widget(at.selectbox, ".ex.cellans").set_value(0).run()  # answered anger
+    table = at.dataframe[-1].value
+    if len(table):
+        assert set(table["true"]) == {"disgust"} and set(table["fired"]) == {"anger"}
+    _widget(at.toggle, ".ex.usecell").set_value(False).run()
+
+
+def test_label_issues_view(ekman_page: AppTest) -> None:
+    at = _view(ekman_page, "Suspected label errors")
+    assert any("out-of-sample" in c.value for c in at.caption)
+    summary = next(m.value for m in at.markdown if "suspected label errors" in m.value)
+    assert "rows" in summary
+    assert any(d.label.startswith("Download the suspected") for d in at.get("download_button"))
+
+
+def test_slices_view_and_a_bad_regular_expression(ekman_page: AppTest) -> None:
+    at = _view(ekman_page, "Slices")
+    table = at.dataframe[-1].value
+    assert table["slice"].iloc[0] == "overall"
+    assert table["support"].iloc[1:].sum() == table["support"].iloc[0]
+    _widget(at.radio, ".sl.kind").set_value("Regular expression").run()
+    _widget(at.text_input, ".sl.pattern.Regular expression").set_value("(unclosed").run()
+    assert any("bad regular expression" in e.value for e in at.error)
+    assert not at.exception
+    _widget(at.text_input, ".sl.pattern.Regular expression").set_value(r"\bthe\b").run()
+    table = at.dataframe[-1].value
+    assert list(table["slice"]) == ["overall", "matches", "does not match"]
+    _widget(at.toggle, ".sl.own").set_value(True).run()
+    own = at.dataframe[-1].value
+    assert {"class", "global"} <= set(own.columns)
