@@ -762,10 +762,49 @@ def parse_truth(
     EvalDataError
         ``task="multi-class"`` with rows holding several labels.
     """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    distinct = _parse_distinct(series, labels, task)
+    return distinct if distinct is not None else _parse_rows(series, labels, task)
+
+
+def _parse_distinct(
+    series: pd.Series, labels: Sequence[str], task: Task | None
+) -> TruthColumn | None:
+    """:func:`parse_truth` of a column of strings: each distinct cell parsed once, then spread.
+
+    Truth columns repeat a few names (or ``;``-joined sets) over many rows. Only strings
+    (and missing cells) are grouped this way: they group exactly, where ``1``, ``1.0`` and
+    ``True`` would not. None when that does not apply or pays nothing, or when a distinct
+    cell is refused (the row-by-row pass then names the first such row).
+    """
+    if len(series) < 2048 or series.dtype.kind in "iuf":
+        return None
+    if pd.api.types.infer_dtype(series, skipna=True) != "string":
+        return None
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    if 2 * len(uniques) > len(series):
+        return None
+    try:
+        parsed = _parse_rows(
+            pd.Series(np.asarray(uniques, dtype=object), dtype=object), labels, task
+        )
+    except EvalDataError:
+        return None
+    return TruthColumn(
+        task=parsed.task,
+        ids=None if parsed.ids is None else parsed.ids[codes],
+        indicator=parsed.indicator[codes],
+        unknown=parsed.unknown[codes],
+        unknown_labels=parsed.unknown_labels,
+        missing=parsed.missing[codes],
+        reading=parsed.reading,
+    )
+
+
+def _parse_rows(series: pd.Series, labels: Sequence[str], task: Task | None) -> TruthColumn:
     names = validate_labels(labels)
     index = {name: i for i, name in enumerate(names)}
     n_classes = len(names)
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     n = len(series)
     # fast path: a plain column of single names or ids
     if series.dtype.kind in "iu":
