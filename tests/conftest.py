@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,18 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run app.py`` on a free loopback port (the load test's launcher)."""
     with start_app(log_path=tmp_path_factory.mktemp("streamlit") / "server.log") as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def own_model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model root holding the five own-model SavedModels of issue 10, built once.
+
+    Built by ``tests/_own_models.py`` (no model cards). Tests that write into a model
+    directory copy it first.
+    """
+    from tests._own_models import build_all
+
+    return build_all(tmp_path_factory.mktemp("own_models") / "root")
 
 
 @pytest.fixture(scope="session")

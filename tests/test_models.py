@@ -362,6 +362,19 @@ def _break_no_card(path: Path) -> None:
     (path / CARD_FILENAME).unlink()
 
 
+def test_model_without_card_is_listed_with_an_inferred_card(root: Path) -> None:
+    """Issue 10: a cardless SavedModel is inferred (here: a bundled model's own layout)."""
+    _copy_model(root / "good", root / "bad")
+    _break_no_card(root / "bad")
+    card = list_models([root]).get("bad")
+    assert card is not None and card.inferred and card.adapter is not None
+    assert (card.adapter.signature, card.adapter.output) == ("serving_default", "logits")
+    model = load_model("bad", roots=[root])
+    assert np.array_equal(
+        model.predict(["hello"]).logits, load_model("good", roots=[root]).predict(["hello"]).logits
+    )
+
+
 def _break_card_json(path: Path) -> None:
     (path / CARD_FILENAME).write_text("{not json")
 
@@ -384,7 +397,6 @@ def _break_label_count(path: Path) -> None:
 BREAKAGES = [
     (_break_no_pb, r"cannot load model 'bad': no saved_model.pb in"),
     (_break_corrupt_pb, r"cannot load model 'bad': the SavedModel in .* is unreadable or corrupt"),
-    (_break_no_card, r"cannot load model 'bad': no model_card.json in"),
     (_break_card_json, r"cannot load model 'bad': invalid model card .*not valid JSON"),
     (_break_card_task, r"`task` must be 'multi-class' or 'multi-label'; got 'regression'"),
     (_break_card_name, r"`name` 'someone_else' does not match the directory name 'bad'"),

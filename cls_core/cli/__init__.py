@@ -3,15 +3,21 @@
 Each command lives in its own module exposing ``add_parser(subparsers)``; the parser it
 adds sets ``func`` (called with the parsed namespace, returning an exit status). Bad input
 exits with status 2 and one ``error: ...`` line on stderr, never a traceback. Progress and
-warnings go to stderr; results go to stdout or to files.
+warnings go to stderr; results go to stdout or to files. Ctrl-C exits with status 130 and
+SIGTERM with 143, both after the commands' cleanup has run (no partial output files).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 
 from cls_core.errors import CliError
 
@@ -21,8 +27,10 @@ __all__ = ["build_parser", "main"]
 _COMMAND_MODULES = (
     "cls_core.cli.score",
     "cls_core.cli.tune",
+    "cls_core.cli.errors",
     "cls_core.cli.train",
     "cls_core.cli.export",
+    "cls_core.cli.card",
 )
 
 
@@ -48,19 +56,56 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so ``finally`` blocks and cleanups run.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so ``except Exception`` handlers on
+    the way up do not swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` (once) instead of killing.
+
+    Without it the process dies at once and a half-written temporary file stays behind.
+    Only the main thread can set signal handlers; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
+        if not raised:  # a second SIGTERM must not interrupt the cleanup of the first
+            raised = True
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit status (2 for bad input, 130 when interrupted)."""
+    """Run one command; return its exit status (2 bad input, 130 Ctrl-C, 143 SIGTERM)."""
     quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with _sigterm_raises():
+            return int(args.func(args))
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("error: terminated (SIGTERM)", file=sys.stderr)
+        return 143
 
 
 def console_main() -> None:

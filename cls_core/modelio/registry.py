@@ -7,6 +7,14 @@ roots). A model directory holds a SavedModel at its root (``saved_model.pb``,
 ``model_card.json`` describing it (:class:`ModelCard`). The model's name is its directory
 name, and the card's ``name`` must match it.
 
+*Own models* (any other text-classifier SavedModel) are called through an adapter
+(:mod:`cls_core.modelio.adapters`): a card with an ``adapter`` object says which signature,
+input and output to use; every other field of such a card is optional, and what it leaves
+out is inferred (:mod:`cls_core.modelio.inspect`). A model directory with no card at all is
+listed with an inferred card (``ModelCard.inferred``). Inference imports TensorFlow and runs
+the model on probe texts, once per model version (memoized on the files' stamps); Keras
+``.keras`` files and pickles are never loaded.
+
 :func:`list_models` only reads cards and checks files (it never imports TensorFlow, so a
 sidebar can call it on every rerun). :func:`load_model` loads the SavedModel and returns a
 :class:`LoadedModel` whose :meth:`LoadedModel.predict` calls the ``serving_default``
@@ -24,14 +32,17 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cls_core import paths
 from cls_core.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from cls_core.modelio.adapters import AdapterSpec
 
 __all__ = [
     "CARD_FILENAME",
@@ -117,7 +128,10 @@ def _nesting_depth_exceeds(raw: Any, limit: int) -> bool:
 def _example_labels(
     raw: Any, examples: tuple[str, ...], labels: tuple[str, ...], task: str, path: Path
 ) -> tuple[tuple[str, ...], ...] | None:
-    """Validate the optional ``example_labels`` (one list of known labels per example)."""
+    """Validate the optional ``example_labels`` (one list of known labels per example).
+
+    An empty list marks an example that no label fits (shown to make the model unsure).
+    """
     if raw is None:
         return None
     if not isinstance(raw, list) or len(raw) != len(examples):
@@ -129,11 +143,11 @@ def _example_labels(
     known = set(labels)
     out = []
     for i, entry in enumerate(raw):
-        intended = _str_tuple(entry, f"example_labels[{i}]", path)
-        if task == "multi-class" and len(intended) != 1:
+        intended = _str_tuple(entry, f"example_labels[{i}]", path, allow_empty=True)
+        if task == "multi-class" and len(intended) > 1:
             raise _card_error(
                 path,
-                f"`example_labels[{i}]` must name exactly one label for a multi-class "
+                f"`example_labels[{i}]` must name at most one label for a multi-class "
                 f"model; got {list(intended)}",
             )
         unknown = [label for label in intended if label not in known]
@@ -168,8 +182,9 @@ class ModelCard:
         Demo texts written by the project.
     example_labels : tuple of tuple of str, or None
         The intended labels of each example (same order as ``examples``): one label for
-        a multi-class model, one or more for a multi-label model. Optional in the JSON
-        (``"example_labels"``; older cards lack it): None when absent.
+        a multi-class model, one or more for a multi-label model; empty when no label
+        fits. Optional in the JSON (``"example_labels"``; older cards lack it): None
+        when absent.
     dataset : dict
         At least ``name``, ``source``, ``license``, ``attribution``.
     metrics : dict
@@ -180,6 +195,11 @@ class ModelCard:
         The model directory.
     raw : dict
         The whole JSON document.
+    adapter : AdapterSpec or None
+        Own models: how to call the SavedModel (the card's ``adapter`` object). None for
+        bundled models, which export ``serving_default`` (logits, scores) themselves.
+    inferred : bool
+        True when the model directory has no card and this one was inferred.
     """
 
     name: str
@@ -196,11 +216,23 @@ class ModelCard:
     path: Path
     raw: dict[str, Any]
     example_labels: tuple[tuple[str, ...], ...] | None = None
+    adapter: AdapterSpec | None = None
+    inferred: bool = False
 
     @property
     def n_classes(self) -> int:
         """Number of classes (``len(labels)``)."""
         return len(self.labels)
+
+    @property
+    def summary(self) -> str:
+        """One line saying what the model is (for own models: how it is read)."""
+        if self.adapter is None:
+            return f"{self.task} · {self.activation} · {len(self.labels)} labels"
+        spec = self.adapter
+        kind = "logits" if spec.output_kind == "logits" else f"{spec.output_kind} probabilities"
+        shape = "binary" if spec.binary else f"{len(self.labels)} labels"
+        return f"{spec.signature} → {spec.output} ({kind}) · {self.task} · {shape}"
 
     @classmethod
     def from_dict(cls, raw: Any, *, path: Path) -> ModelCard:
@@ -228,6 +260,8 @@ class ModelCard:
             "training",
         )
         missing = [key for key in required if key not in raw]
+        if missing and "adapter" in raw:
+            raise _PartialCardError(raw)
         if missing:
             raise _card_error(card_path, f"missing field(s) {', '.join(missing)}")
         for key in ("name", "title"):
@@ -307,6 +341,7 @@ class ModelCard:
             path=Path(path),
             raw=raw,
             example_labels=example_labels,
+            adapter=_adapter(raw, card_path),
         )
 
     @classmethod
@@ -349,6 +384,87 @@ class ModelCard:
         if _nesting_depth_exceeds(raw, MAX_CARD_DEPTH):
             raise _card_error(card_path, f"arrays/objects nested deeper than {MAX_CARD_DEPTH}")
         return cls.from_dict(raw, path=path)
+
+
+class _PartialCardError(ValueError):
+    """An own model's card that leaves fields to inference (it has an ``adapter`` object)."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        super().__init__("partial own-model card")
+        self.raw = raw
+
+
+def _adapter(raw: dict[str, Any], card_path: Path) -> AdapterSpec | None:
+    if "adapter" not in raw:
+        return None
+    from cls_core.modelio.adapters import AdapterSpec
+
+    try:
+        return AdapterSpec.from_dict(raw["adapter"])
+    except ValueError as exc:
+        raise _card_error(card_path, str(exc)) from exc
+
+
+#: Inferred cards by (model directory, stamp of its files and card overrides).
+_INFERRED: dict[tuple[str, str], ModelCard] = {}
+_INFERRED_MAX = 64
+_REFUSED_SUFFIXES = (".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".joblib")
+
+
+def _inference_stamp(path: Path, overrides: dict[str, Any] | None) -> str:
+    parts = [json.dumps(overrides, sort_keys=True, default=str)]
+    for name in ("saved_model.pb", "labels.txt", "labels.json", "variables/variables.index"):
+        try:
+            stat = (path / name).stat()
+            parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "|".join(parts)
+
+
+def _own_card(path: Path, root: Path, overrides: dict[str, Any] | None) -> ModelCard:
+    """The card of an own model: inferred, with a partial card's fields winning.
+
+    Raises ValueError naming what could not be understood and how to resolve it.
+    """
+    key = (str(path.resolve()), _inference_stamp(path, overrides))
+    cached = _INFERRED.get(key)
+    if cached is not None:
+        return cached
+    from cls_core.modelio.inspect import InferenceError, infer_model
+
+    given = dict(overrides or {})
+    adapter = given.get("adapter", {})
+    if not isinstance(adapter, dict):
+        raise _card_error(path / CARD_FILENAME, "`adapter` must be an object")
+    labels = given.get("labels")
+    hints: dict[str, Any] = {
+        "signature": adapter.get("signature"),
+        "input_key": adapter.get("input"),
+        "feature": adapter.get("feature"),
+        "output": adapter.get("output"),
+        "output_kind": adapter.get("output_kind"),
+        "task": given.get("task") if isinstance(given.get("task"), str) else None,
+        "labels": tuple(labels) if isinstance(labels, list) else None,
+    }
+    try:
+        inference = infer_model(path, root=root, **hints)
+    except InferenceError as exc:
+        where = "the card's adapter" if overrides else "no model_card.json"
+        raise ValueError(
+            f"{where}, and the model could not be understood: {exc} "
+            f"(`cls-explorer card {path}` writes a card; see README → Use your own model)"
+        ) from exc
+    raw = inference.card_dict(path.name)
+    raw.update({k: v for k, v in given.items() if k != "adapter"})
+    raw["adapter"] = {**raw["adapter"], **adapter}
+    card = ModelCard.from_dict(raw, path=path)
+    if overrides is None:
+        card = replace(card, inferred=True)
+    if len(_INFERRED) >= _INFERRED_MAX:
+        _INFERRED.clear()
+    _INFERRED[key] = card
+    return card
 
 
 # --------------------------------------------------------------------------------------
@@ -445,12 +561,24 @@ def _check_dir(path: Path, root: Path) -> ModelCard:
     if not path.is_dir():
         raise ValueError(f"{path} is not a directory")
     if not (path / "saved_model.pb").is_file():
+        refused = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _REFUSED_SUFFIXES)
+        if refused:
+            raise ValueError(
+                f"no saved_model.pb in {path} (found {', '.join(refused)}: Keras and pickle "
+                "files are never loaded, they can run code; export a SavedModel with "
+                "model.export(DIR))"
+            )
         raise ValueError(f"no saved_model.pb in {path}")
     _check_files(path, root)
     try:
         return ModelCard.from_dir(path)
     except FileNotFoundError as exc:
-        raise ValueError(str(exc)) from exc
+        card_path = path / CARD_FILENAME
+        if card_path.exists() or card_path.is_symlink():  # a directory, a dangling link
+            raise ValueError(str(exc)) from exc
+        return _own_card(path, root, None)
+    except _PartialCardError as partial:
+        return _own_card(path, root, partial.raw)
 
 
 def _candidate_dirs(root: Path) -> Iterable[Path]:
@@ -462,7 +590,8 @@ def _candidate_dirs(root: Path) -> Iterable[Path]:
 def list_models(roots: Sequence[Path] | None = None) -> ModelListing:
     """Cards of every valid model under the roots, plus the broken directories.
 
-    Reads cards and checks files only (never imports TensorFlow). A name found under
+    Reads cards and checks files only: TensorFlow is imported only for a directory whose
+    card is missing or partial (its card is inferred once per version). A name found under
     several roots is taken from the first root; later copies are reported as broken
     ("shadowed"). Hidden directories (``.x``, ``_x``) and plain files are ignored.
 
@@ -779,6 +908,8 @@ def load_model(name: str, *, roots: Sequence[Path] | None = None) -> LoadedModel
             f"cannot load model {name!r}: the SavedModel in {path} is unreadable or corrupt "
             f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''})"
         ) from exc
+    if card.adapter is not None:
+        return _load_adapted(card, saved_model)
     missing = [
         key for key in ("serving_default", "classification") if key not in saved_model.signatures
     ]
@@ -803,3 +934,26 @@ def load_model(name: str, *, roots: Sequence[Path] | None = None) -> LoadedModel
             f"model outputs {width} scores per text"
         )
     return LoadedModel(card, saved_model)
+
+
+def _load_adapted(card: ModelCard, saved_model: Any) -> LoadedModel:
+    """An own model through its adapter, checked against the card on one empty text."""
+    from cls_core.modelio.adapters import AdaptedModel
+
+    model = AdaptedModel(card, saved_model)
+    try:
+        width = model.predict([""]).scores.shape[1]
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"cannot load model {card.name!r}: {exc}") from exc
+    except Exception as exc:  # the model's own failure, e.g. a wrong feature name
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelLoadError(
+            f"cannot load model {card.name!r}: calling signature {card.adapter.signature!r} "  # type: ignore[union-attr]
+            f"failed ({type(exc).__name__}: {first})"
+        ) from exc
+    if width != len(card.labels):
+        raise ModelLoadError(
+            f"cannot load model {card.name!r}: the card lists {len(card.labels)} labels but "
+            f"the model outputs {width} scores per text"
+        )
+    return model
