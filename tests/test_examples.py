@@ -371,3 +371,24 @@ def test_errors_command_never_overwrites_its_input(
     assert main(["errors", str(scores_file), "--class", "joy", "--out", str(scores_file)]) == 2
     assert "is the input file" in capsys.readouterr().err
     assert scores_file.read_bytes() == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, -1.0]), min_size=0, max_size=60),
+    k=st.integers(0, 70),
+)
+def test_partial_sort_equals_a_stable_full_sort(values: list[float], k: int) -> None:
+    from cls_core.evaluation.examples import _first_k
+
+    key = np.asarray(values, dtype=np.float32)
+    assert _first_k(key, k).tolist() == np.argsort(key, kind="stable")[:k].tolist()
+
+
+def test_every_page_concatenated_is_the_full_order() -> None:
+    ev = _multilabel(n=500)
+    q = ExampleQuery(class_index=1, sort="near_threshold")
+    full, _ = matching_rows(ev, q, thresholds=[0.4] * 5)
+    pages = [select_examples(ev, q, thresholds=[0.4] * 5, page=p, page_size=37) for p in range(14)]
+    joined = np.concatenate([pg.rows for pg in pages])
+    assert joined.tolist() == full.tolist()
