@@ -830,10 +830,7 @@ def _parse_rows(series: pd.Series, labels: Sequence[str], task: Task | None) -> 
         set(np.unique(ints).tolist())
         if ints is not None
         else {
-            v
-            for tokens in tokens_simple or ()
-            for t in tokens or ()
-            if (v := _whole_number(t)) is not None
+            v for t in _distinct_tokens(tokens_simple or ()) if (v := _whole_number(t)) is not None
         }
     )
     by_name, reading = _integer_reading(numbers, index)
@@ -855,6 +852,9 @@ def _parse_rows(series: pd.Series, labels: Sequence[str], task: Task | None) -> 
         indicator[good, ids[good]] = True
     else:
         assert tokens_simple is not None
+        known: dict[tuple[type, Any], int | None] = {}
+        hit_rows: list[int] = []
+        hit_cols: list[int] = []
         for row, tokens in enumerate(tokens_simple):
             if tokens is None or (task == "multi-class" and not tokens):
                 missing[row] = True
@@ -865,13 +865,22 @@ def _parse_rows(series: pd.Series, labels: Sequence[str], task: Task | None) -> 
                     f"({preview(';'.join(map(str, tokens)), quote=False)}) but the task is multi-class"
                 )
             for token in tokens:
-                cls = _token_id(token, index, n_classes, by_name=by_name)
+                kind = type(token)
+                if kind is str or kind is int:  # the same few names on every row: look up once
+                    key = (kind, token)
+                    cls = known.get(key, -1)
+                    if cls == -1:
+                        cls = known[key] = _token_id(token, index, n_classes, by_name=by_name)
+                else:
+                    cls = _token_id(token, index, n_classes, by_name=by_name)
                 if cls is None:
                     unknown[row] = True
                     if len(unknown_names) < 50:
                         unknown_names.add(str(token))
                 else:
-                    indicator[row, cls] = True
+                    hit_rows.append(row)
+                    hit_cols.append(cls)
+        indicator[hit_rows, hit_cols] = True
     class_ids: npt.NDArray[np.int64] | None = None
     if task == "multi-class":
         class_ids = np.where(indicator.any(axis=1), np.argmax(indicator, axis=1), -1).astype(
@@ -886,6 +895,20 @@ def _parse_rows(series: pd.Series, labels: Sequence[str], task: Task | None) -> 
         missing=missing,
         reading=reading,
     )
+
+
+def _distinct_tokens(cells: Sequence[list[Any] | None]) -> list[Any]:
+    """Every token of ``cells``, each str/int token once (others, e.g. from list cells, all)."""
+    seen: dict[tuple[type, Any], Any] = {}
+    others: list[Any] = []
+    for tokens in cells:
+        for t in tokens or ():
+            kind = type(t)
+            if kind is str or kind is int:
+                seen[(kind, t)] = t
+            else:
+                others.append(t)
+    return [*seen.values(), *others]
 
 
 def _whole_number(token: Any) -> int | None:
