@@ -2,7 +2,11 @@
 
 ``cls-explorer score --model NAME INPUT --text-column COL --out scores.parquet`` writes one
 float32 column per label (plus the input's other columns); progress goes to stderr; memory
-stays bounded.
+stays bounded. INPUT may be ``-`` (standard input) or a pipe; it is read once.
+
+The output is written to a unique temporary file beside ``--out`` and renamed over it only
+when every row is scored: a failure, Ctrl-C or SIGTERM leaves no partial file and the
+previous ``--out`` intact.
 
 Bad input raises :class:`~cls_core.errors.CliError`: exit status 2, one ``error: ...`` line.
 """
@@ -18,8 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cls_core.cli._files import check_writable
+from cls_core.cli._files import (
+    STDIN,
+    check_not_input,
+    check_writable,
+    input_name,
+    streamable_input,
+)
 from cls_core.errors import CliError
+from cls_core.paths import atomic_output
 
 __all__ = ["add_parser", "run_score"]
 
@@ -32,7 +43,11 @@ def add_parser(subparsers: Any) -> None:
         description="Score every text of INPUT with a model; write one float column per label "
         "plus the input's other columns.",
     )
-    score.add_argument("input", metavar="INPUT", help="CSV, TSV, JSONL or Parquet file")
+    score.add_argument(
+        "input",
+        metavar="INPUT",
+        help=f"CSV, TSV, JSONL or Parquet file; {STDIN} reads standard input",
+    )
     score.add_argument("--model", required=True, help="model name (a directory under models/)")
     score.add_argument("--text-column", required=True, help="the column holding the texts")
     score.add_argument("--out", required=True, help="output file (.parquet or .csv)")
@@ -45,12 +60,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     """The ``score`` command: stream INPUT through the model, chunk by chunk."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from cls_core.evaluation.evaldata import EvalDataError, iter_table_chunks
-
     if args.chunk_rows < 1:
         raise CliError(f"--chunk-rows must be >= 1; got {args.chunk_rows}")
     out = Path(args.out)
@@ -58,18 +67,30 @@ def run_score(args: argparse.Namespace) -> int:
     if out_format not in (".parquet", ".csv"):
         raise CliError(f"--out must end in .parquet or .csv; got {str(out)!r}")
     check_writable(out)
-    if Path(args.input).resolve() == out.resolve():
-        raise CliError("--out must not be the input file")
+    check_not_input(out, args.input)
+    with streamable_input(args.input) as path:
+        return _score(args, path, out)
+
+
+def _score(args: argparse.Namespace, path: str, out: Path) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cls_core.evaluation.evaldata import EvalDataError, iter_table_chunks
+
+    out_format = out.suffix.lower()
+    name = input_name(args.input)  # messages name "<stdin>", not "-"
     try:
-        _, total, chunks = iter_table_chunks(args.input, chunk_rows=args.chunk_rows)
+        _, total, chunks = iter_table_chunks(path, chunk_rows=args.chunk_rows, name=name)
         first = next(chunks, None)
     except EvalDataError as exc:
         raise CliError(str(exc)) from None
     if first is None or first.shape[0] == 0:
-        raise CliError(f"file {args.input!r} has no data rows")
+        raise CliError(f"file {name!r} has no data rows")
     if args.text_column not in first.columns:
         raise CliError(
-            f"file {args.input!r} has no text column {args.text_column!r}; columns are {list(first.columns)[:20]}"
+            f"file {name!r} has no text column {args.text_column!r}; columns are {list(first.columns)[:20]}"
         )
 
     from cls_core.errors import ModelLoadError
@@ -84,7 +105,6 @@ def run_score(args: argparse.Namespace) -> int:
     if clash:
         raise CliError(f"input columns {clash[:10]} have the same names as the model's labels")
 
-    tmp = out.with_name(out.name + ".partial")
     writer: Any = None
     done = 0
     empty_texts = 0
@@ -101,69 +121,67 @@ def run_score(args: argparse.Namespace) -> int:
         yield from chunks
 
     try:
-        for chunk in all_chunks():
-            texts = [
-                "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                for v in chunk[args.text_column].tolist()
-            ]
-            empty_texts += sum(1 for t in texts if not t.strip())
-            prediction = model.predict(texts)
-            values = np.asarray(
-                prediction.logits if args.logits else prediction.scores, dtype=np.float32
-            )
-            if values.shape != (len(texts), len(labels)):
-                raise CliError(
-                    f"model {args.model!r} returned shape {values.shape} for {len(texts)} texts"
-                )
-            result = chunk.reset_index(drop=True).copy()
-            for j, label in enumerate(labels):
-                result[label] = values[:, j]
-            if out_format == ".parquet":
-                table = pa.Table.from_pandas(result, preserve_index=False)
-                if writer is None:
-                    schema = table.schema.with_metadata(
-                        {**(table.schema.metadata or {}), **metadata}
+        # A unique temporary file renamed over --out at the end: never a half file, never
+        # an input, and two runs on one --out do not share it (the last one wins whole).
+        with atomic_output(out) as tmp:
+            try:
+                for chunk in all_chunks():
+                    texts = [
+                        "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                        for v in chunk[args.text_column].tolist()
+                    ]
+                    empty_texts += sum(1 for t in texts if not t.strip())
+                    prediction = model.predict(texts)
+                    values = np.asarray(
+                        prediction.logits if args.logits else prediction.scores, dtype=np.float32
                     )
-                    writer = pq.ParquetWriter(tmp, schema)
-                try:
-                    table = table.cast(writer.schema)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-                    raise CliError(
-                        f"column types change between chunks of {args.input!r}: {exc}"
-                    ) from None
-                writer.write_table(table)
-            else:
-                result.to_csv(tmp, mode="a" if done else "w", header=not done, index=False)
-            done += len(texts)
-            now = time.monotonic()
-            if now - last_report >= 1.0:
-                last_report, reported = now, done
-                _progress(done, total, started)
+                    if values.shape != (len(texts), len(labels)):
+                        raise CliError(
+                            f"model {args.model!r} returned shape {values.shape} for {len(texts)} texts"
+                        )
+                    result = chunk.reset_index(drop=True).copy()
+                    for j, label in enumerate(labels):
+                        result[label] = values[:, j]
+                    if out_format == ".parquet":
+                        table = pa.Table.from_pandas(result, preserve_index=False)
+                        if writer is None:
+                            schema = table.schema.with_metadata(
+                                {**(table.schema.metadata or {}), **metadata}
+                            )
+                            writer = pq.ParquetWriter(tmp, schema)
+                        try:
+                            table = table.cast(writer.schema)
+                        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+                            raise CliError(
+                                f"column types change between chunks of {name!r}: {exc}"
+                            ) from None
+                        writer.write_table(table)
+                    else:
+                        result.to_csv(tmp, mode="a" if done else "w", header=not done, index=False)
+                    done += len(texts)
+                    now = time.monotonic()
+                    if now - last_report >= 1.0:
+                        last_report, reported = now, done
+                        _progress(done, total, started)
+            except BaseException:
+                if writer is not None:
+                    with contextlib.suppress(Exception):  # the temporary file goes away anyway
+                        writer.close()
+                raise
+            if writer is not None:
+                writer.close()
+            if done == 0:
+                raise CliError(f"file {name!r} has no data rows")
     except EvalDataError as exc:
-        _close_and_remove(writer, tmp)
         raise CliError(str(exc)) from None
-    except BaseException:
-        _close_and_remove(writer, tmp)
-        raise
-    if writer is not None:
-        writer.close()
-    if done == 0:
-        raise CliError(f"file {args.input!r} has no data rows")
+    except OSError as exc:  # a full disk, a file size limit: --out is left as it was
+        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     if reported != done:
         _progress(done, total, started)
-    tmp.replace(out)
     if empty_texts:
         print(f"warning: {empty_texts} rows had empty text (scored as '')", file=sys.stderr)
     print(f"wrote {out}: {done} rows x {len(labels)} labels", file=sys.stderr)
     return 0
-
-
-def _close_and_remove(writer: Any, path: Path) -> None:
-    """On failure: close the writer and remove the partial output (never a half file)."""
-    if writer is not None:
-        with contextlib.suppress(Exception):  # the partial file goes away anyway
-            writer.close()
-    path.unlink(missing_ok=True)
 
 
 def _progress(done: int, total: int | None, started: float) -> None:

@@ -13,7 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cls_core.cli._files import check_writable
+from cls_core.cli._files import (
+    STDIN,
+    check_not_input,
+    check_writable,
+    input_name,
+    read_input,
+)
 from cls_core.errors import CliError
 
 __all__ = ["add_parser", "run_tune"]
@@ -27,7 +33,11 @@ def add_parser(subparsers: Any) -> None:
         description="Choose thresholds on a scores file (one column per label + a truth column) "
         "and write thresholds.json.",
     )
-    tune.add_argument("scores", metavar="SCORES", help="scores file (CSV, TSV, JSONL or Parquet)")
+    tune.add_argument(
+        "scores",
+        metavar="SCORES",
+        help=f"scores file (CSV, TSV, JSONL or Parquet); {STDIN} reads standard input",
+    )
     tune.add_argument("--truth-column", default="label", help="truth column (default: label)")
     tune.add_argument(
         "--task", choices=["multi-label", "multi-class"], help="override the inferred task"
@@ -39,7 +49,11 @@ def add_parser(subparsers: Any) -> None:
         "(multi-class also coverage>=C | accuracy>=A); default f1",
     )
     tune.add_argument(
-        "--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples (0 or >= 200)"
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="bootstrap resamples (0, or 200 to 10,000)",
     )
     tune.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     tune.add_argument(
@@ -58,8 +72,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run_tune(args: argparse.Namespace) -> int:
     """The ``tune`` command (see the module docstring)."""
-    from cls_core.evaluation.evaldata import EvalDataError, load_scores
+    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
     from cls_core.evaluation.thresholds import (
+        MAX_BOOTSTRAP_RESAMPLES,
         parse_objective,
         thresholds_file,
         tune,
@@ -72,13 +87,23 @@ def run_tune(args: argparse.Namespace) -> int:
         raise CliError(f"bad --objective: {exc}") from None
     if args.bootstrap != 0 and args.bootstrap < 200:
         raise CliError(f"--bootstrap must be 0 (none) or >= 200 resamples; got {args.bootstrap}")
+    if args.bootstrap > MAX_BOOTSTRAP_RESAMPLES:
+        raise CliError(
+            f"--bootstrap must be at most {MAX_BOOTSTRAP_RESAMPLES:,} resamples (memory grows "
+            f"with resamples × classes); got {args.bootstrap:,}"
+        )
     if args.seed < 0:
         raise CliError(f"--seed must be >= 0; got {args.seed}")
     out = Path(args.out)
     check_writable(out)
+    check_not_input(out, args.scores)
     try:
+        # Read once: a FIFO or pipe (/dev/stdin, <(cmd)) cannot be opened twice, and the
+        # checks, the table, its SHA-256 and the stored model name must see the same bytes.
+        raw = read_input(args.scores, limit=max_bytes())
         data = load_scores(
-            args.scores,
+            raw,
+            name=input_name(args.scores),
             truth_column=args.truth_column,
             task=args.task,
             score_kind=args.scores_are,
@@ -95,7 +120,7 @@ def run_tune(args: argparse.Namespace) -> int:
     result = tune(evaluation, objective, bootstrap=args.bootstrap, seed=args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    model = args.model or _stored_model(args.scores)
+    model = args.model or _stored_model(raw)
     document = thresholds_file(
         result.metrics,
         objective=objective,
@@ -104,7 +129,7 @@ def run_tune(args: argparse.Namespace) -> int:
         bootstrap=result.bootstrap,
     )
     try:
-        write_thresholds_json(document, out)
+        write_thresholds_json(document, out)  # atomic: the previous file survives a failure
     except OSError as exc:
         raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     m = result.metrics
@@ -115,15 +140,15 @@ def run_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_model(path: str) -> str | None:
+def _stored_model(raw: bytes) -> str | None:
+    if not raw.startswith(b"PAR1"):
+        return None
     try:
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"PAR1":
-                return None
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        meta = pq.read_schema(path).metadata or {}
+        meta = pq.read_schema(pa.BufferReader(raw)).metadata or {}
     except Exception:
         return None
-    raw = meta.get(b"cls_core.model")
-    return raw.decode("utf-8", errors="replace") if raw else None
+    stored = meta.get(b"cls_core.model")
+    return stored.decode("utf-8", errors="replace") if stored else None

@@ -45,9 +45,13 @@ from cls_core.evaluation.metrics import (
     argsort_scores,
     fbeta_from_counts,
 )
+from cls_core.paths import atomic_output
 from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
+    "MAX_BETA",
+    "MAX_BOOTSTRAP_RESAMPLES",
+    "MAX_COST",
     "OBJECTIVE_SYNTAX",
     "BootstrapIntervals",
     "CostCurve",
@@ -83,6 +87,15 @@ OBJECTIVE_SYNTAX: Final = (
     "f1, fbeta:B, precision>=P, recall>=R, cost:fp=A,fn=B, coverage>=C or accuracy>=A"
 )
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+#: ``fbeta:B`` takes beta in [1/MAX_BETA, MAX_BETA]: beta² must stay a finite float (past
+#: a few hundred F-beta is recall, below 1/100 it is precision, to four decimals).
+MAX_BETA: Final = 1e6
+#: ``cost:fp=A,fn=B`` takes costs up to MAX_COST: only their ratio matters, and cost ×
+#: count sums must stay finite (1e308 + 1e308 is inf, which made every threshold equal).
+MAX_COST: Final = 1e12
+#: Most bootstrap resamples: memory is 4 × resamples × classes floats (10,000 × 77 classes
+#: is 25 MB), and intervals stop changing long before.
+MAX_BOOTSTRAP_RESAMPLES: Final = 10_000
 
 
 # --------------------------------------------------------------------------- objectives
@@ -97,11 +110,11 @@ class Objective:
     kind : "fbeta", "precision_at_least", "recall_at_least", "min_cost",
         "coverage_at_least" or "accuracy_at_least"
     beta : float
-        For "fbeta" (1.0 is F1).
+        For "fbeta" (1.0 is F1), in [1/:data:`MAX_BETA`, :data:`MAX_BETA`].
     target : float or None
         P, R, C or A for the "*_at_least" kinds, in (0, 1].
     cost_fp, cost_fn : float or None
-        For "min_cost": costs >= 0, not both 0.
+        For "min_cost": costs in [0, :data:`MAX_COST`], not both 0.
     """
 
     kind: ObjectiveKind
@@ -113,6 +126,11 @@ class Objective:
     def __post_init__(self) -> None:
         if self.kind == "fbeta" and not (math.isfinite(self.beta) and self.beta > 0):
             raise ValueError(f"objective fbeta needs a finite beta > 0; got {self.beta}")
+        if self.kind == "fbeta" and not 1 / MAX_BETA <= self.beta <= MAX_BETA:
+            raise ValueError(
+                f"objective fbeta needs beta between {1 / MAX_BETA:g} and {MAX_BETA:g}; "
+                f"got {self.beta:g}"
+            )
         if self.kind.endswith("_at_least"):
             t = self.target
             if t is None or not (math.isfinite(t) and 0.0 < t <= 1.0):
@@ -127,6 +145,11 @@ class Objective:
                 or b < 0
             ):
                 raise ValueError(f"objective cost needs finite costs >= 0; got fp={a}, fn={b}")
+            if a > MAX_COST or b > MAX_COST:
+                raise ValueError(
+                    f"objective cost needs costs of at most {MAX_COST:g} (only their ratio "
+                    f"matters: scale both down); got fp={a:g}, fn={b:g}"
+                )
             if a + b == 0:
                 raise ValueError("objective cost needs fp + fn > 0; got fp=0, fn=0")
 
@@ -493,11 +516,13 @@ def _interval(
     return np.minimum(lo, p), np.maximum(hi, p)
 
 
-def _check_int(name: str, value: int, minimum: int) -> int:
+def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"`{name}` must be an int; got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum:,}; got {value:,}")
     return int(value)
 
 
@@ -527,7 +552,7 @@ def bootstrap_intervals(
         The point estimates (default: chosen on the full data).
     reject_threshold : float, optional
         The point estimate for coverage/accuracy objectives (default: chosen on the full data).
-    n_resamples : int >= 200
+    n_resamples : int in [200, MAX_BOOTSTRAP_RESAMPLES]
     seed : int >= 0
     confidence : float in (0, 1)
     max_candidates : int, default 2048
@@ -545,7 +570,7 @@ def bootstrap_intervals(
         Fewer than 200 resamples, confidence outside (0, 1), negative seed.
     """
     obj = parse_objective(objective) if isinstance(objective, str) else objective
-    b_count = _check_int("n_resamples", n_resamples, 200)
+    b_count = _check_int("n_resamples", n_resamples, 200, MAX_BOOTSTRAP_RESAMPLES)
     seed_ = _check_int("seed", seed, 0)
     max_candidates = _check_int("max_candidates", max_candidates, 2)
     if not (isinstance(confidence, float | int) and 0.0 < float(confidence) < 1.0):
@@ -788,7 +813,7 @@ def tune(
     evaluation : Evaluation
     objective : Objective or str, default "f1"
     bootstrap : int, default 0
-        0 for none, otherwise the number of resamples (>= 200).
+        0 for none, otherwise the number of resamples (200 to :data:`MAX_BOOTSTRAP_RESAMPLES`).
     seed : int, default 0
     confidence : float, default 0.95
     min_positives : int, default 10
@@ -805,7 +830,7 @@ def tune(
     """
     obj = parse_objective(objective) if isinstance(objective, str) else objective
     if bootstrap != 0:
-        _check_int("bootstrap", bootstrap, 200)
+        _check_int("bootstrap", bootstrap, 200, MAX_BOOTSTRAP_RESAMPLES)
     warnings_: list[str] = list(
         few_positive_warnings(evaluation.support, evaluation.labels, min_positives=min_positives)
     )
@@ -1025,9 +1050,21 @@ def thresholds_file(
 
 
 def write_thresholds_json(document: ThresholdsFile, path: str | Path) -> None:
-    """Write ``document`` as indented JSON (UTF-8, trailing newline)."""
+    """Write ``document`` as indented JSON (UTF-8, trailing newline), whole or not at all.
+
+    The text goes to a unique temporary file beside ``path``, is synced to disk and then
+    renamed over ``path`` (:func:`cls_core.paths.atomic_output`): a failed write (a full
+    disk, a file size limit, an interrupt) leaves the previous file intact, and of two
+    concurrent writers the last to finish wins whole.
+
+    Raises
+    ------
+    OSError
+        The file cannot be written; ``path`` is unchanged.
+    """
     text = json.dumps(document.to_dict(), indent=2, allow_nan=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    with atomic_output(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
 
 
 def sha256_of(source: str | Path | bytes) -> str:
