@@ -44,6 +44,12 @@ from streamlit.testing.v1 import AppTest
 
 from cls_core.modelio.registry import list_models
 from cls_core.paths import PROJECT_ROOT
+from tests._hostile_files import (
+    deep_json,
+    parquet_row_group_bomb,
+    parquet_string_bomb,
+    parquet_with_labels_metadata,
+)
 from tests.reliability.conftest import no_exception, texts_of
 
 MODEL = "ekman"
@@ -118,6 +124,11 @@ class UploadCase:
     warning: str | None = None  # a substring of a warning shown while metrics are computed
     info: str | None = None  # a substring of an st.info (e.g. the score-kind assumption)
     rows: str | None = None  # "Rows read" when the data is usable
+    note: str | None = None  # a substring of a data-report note (page caption, CLI stderr)
+    macro_f1: float | None = None  # the macro F1 when the data is usable and separable
+
+
+MAX_MESSAGE = 1000  # characters: a message quotes user data only as short previews
 
 
 UTF8_BAD = b"anger,joy,label\n0.1,0.9,joy\n0.2,0.8,j\xf6y\n"
@@ -310,6 +321,162 @@ SCORES_CASES = [
     ),
 ]
 
+
+def parquet_frame(columns: dict[str, Any]) -> bytes:
+    return parquet_bytes(pd.DataFrame(columns))
+
+
+def numbered_scores(names: list[str], truths: list[int]) -> bytes:
+    """Score columns named by numbers; each row's own truth column scores 0.8."""
+    rows = [[0.8 if n == str(t) else 0.05 for n in names] + [t] for t in truths]
+    return scores_csv(rows, [*names, "label"])
+
+
+HUGE = "x" * 1_000_000
+PAIR = {"joy": [0.1, 0.9], "anger": [0.9, 0.1], "label": ["anger", "joy"]}
+VALID_CSV = scores_csv(good_scores(140))  # over 4 KiB: past the binary sniffing
+# issue 16: hostile files that used to crash, read wrongly, or take gigabytes
+HOSTILE_SCORES_CASES = [
+    UploadCase(
+        "numbers-as-column-names",  # 0/1 truth against columns "1","0": names, not ids
+        "scores",
+        "s.csv",
+        numbered_scores(["1", "0"], [0, 1, 1, 0, 1, 0]),
+        rows="6",
+        note="truth: whole numbers read as label names",
+        macro_f1=1.0,
+    ),
+    UploadCase(
+        "star-ratings-1-to-5",
+        "scores",
+        "s.csv",
+        numbered_scores(["1", "2", "3", "4", "5"], [1, 2, 3, 4, 5, 5, 4, 3, 2, 1]),
+        rows="10",
+        note="(1 is the label '1', not class id 1)",
+        macro_f1=1.0,
+    ),
+    UploadCase(
+        "truth-empty-in-every-row",
+        "scores",
+        "s.csv",
+        scores_csv([[*r[:-1], ""] for r in good_scores()]),
+        error="file 's.csv': the truth column 'label' is empty in every row",
+    ),
+    UploadCase(
+        "truth-nan-in-every-row",
+        "scores",
+        "s.csv",
+        scores_csv([[*r[:-1], "nan"] for r in good_scores()]),
+        error="file 's.csv': the truth column 'label' is empty in every row",
+    ),
+    UploadCase(
+        "timestamp-score-column",
+        "scores",
+        "s.parquet",
+        parquet_frame({**PAIR, "joy": pd.to_datetime(["2024-01-01", "2024-01-02"])}),
+        error="score column 'joy' holds dates or times (datetime64",
+    ),
+    UploadCase(
+        "list-score-column",
+        "scores",
+        "s.parquet",
+        parquet_frame({**PAIR, "joy": [[0.1], [0.9]]}),
+        error="score column 'joy' holds lists (row 1: ",
+    ),
+    UploadCase(
+        "struct-score-column",
+        "scores",
+        "s.parquet",
+        parquet_frame({**PAIR, "joy": [{"p": 0.1}, {"p": 0.9}]}),
+        error="score column 'joy' holds structs or maps (row 1: ",
+    ),
+    UploadCase(
+        "forged-label-metadata-duplicates",
+        "scores",
+        "s.parquet",
+        parquet_with_labels_metadata(PAIR, '["joy", "joy"]'),
+        error="its Parquet metadata key 'cls_core.labels' (the label list cls-explorer score "
+        "writes) is a list naming labels twice: 'joy'",
+    ),
+    UploadCase(
+        "forged-label-metadata-deep",
+        "scores",
+        "s.parquet",
+        parquet_with_labels_metadata(PAIR, deep_json(100_000)),
+        error="is nested more than 1,000 levels deep",
+    ),
+    UploadCase(
+        "json-lines-nested-deep",
+        "scores",
+        "s.jsonl",
+        ('{"joy": ' + deep_json(100_000) + ', "label": "joy"}\n').encode(),
+        error="line 1 is nested too deeply (more than 1,000 levels of [ or {)",
+    ),
+    UploadCase(
+        "parquet-row-group-bomb",  # 10 million rows × 8 columns in ~50 KB
+        "scores",
+        "s.parquet",
+        parquet_row_group_bomb(LABELS, rows_per_group=100_000, groups=100),
+        error="file 's.parquet' is too big to read whole: 10,000,000 rows × 8 columns hold "
+        "80,000,000 values, over the limit of 50,000,000 cells (rows × columns; set "
+        "CLS_MAX_CELLS to change it)",
+    ),
+    UploadCase(
+        "nul-bytes-after-valid-csv",
+        "scores",
+        "s.csv",
+        VALID_CSV + b"\x00" * 200_000,
+        error=f"file 's.csv' holds a NUL byte (0x00) at offset {len(VALID_CSV)}",
+    ),
+    UploadCase(
+        "one-megabyte-bad-cell",
+        "scores",
+        "s.csv",
+        scores_csv(with_cell(3, "fear", HUGE)),
+        error="non-numeric score 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (1,000,000 "
+        "characters) at row 4, column 'fear'",
+    ),
+    UploadCase(
+        "one-megabyte-unknown-label",
+        "scores",
+        "s.csv",
+        scores_csv([*good_scores(), [0.1] * 7 + [HUGE]]),
+        error="1 row has truth labels that are not score columns: 'xxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxx…' (1,000,000 characters)",
+    ),
+    UploadCase(
+        "duplicate-column-after-64-kib",
+        "scores",
+        "s.csv",
+        scores_csv(
+            [[0.1] * 12_001 + ["c1"]], [*(f"c{i}" for i in range(12_000)), "c11999", "label"]
+        ),
+        error="file 's.csv' has duplicate column names: 'c11999'; every column needs its own name",
+    ),
+    UploadCase(
+        "utf-16-file",
+        "scores",
+        "s.csv",
+        GOOD_SCORES.decode().encode("utf-16"),
+        error="file 's.csv' is UTF-16 (or UTF-32) text; UTF-16 is not supported: save it as UTF-8",
+    ),
+    UploadCase(
+        "label-with-semicolon",
+        "scores",
+        "s.csv",
+        scores_csv(good_scores(), [*LABELS[:6], '"neutral;calm"', "label"]),
+        error="score column 'neutral;calm' holds ';', which separates labels in truth cells",
+    ),
+    UploadCase(
+        "label-with-leading-space",
+        "scores",
+        "s.csv",
+        scores_csv(good_scores(), [*LABELS[:6], " neutral", "label"]),
+        error="score column ' neutral' starts or ends with spaces",
+    ),
+]
+SCORES_CASES += HOSTILE_SCORES_CASES
+
 TEXTS_CASES = [
     UploadCase("texts-invalid-utf8", "texts", "t.csv", UTF8_BAD, error=UTF8_MSG),
     UploadCase("texts-empty-file", "texts", "t.csv", b"", error="file 't.csv' is empty"),
@@ -363,6 +530,35 @@ TEXTS_CASES = [
         "t.csv",
         b"text,text,label\na,b,joy\n",
         error="file 't.csv' has duplicate column names: 'text'",
+    ),
+    # issue 16
+    UploadCase(
+        "texts-truth-empty-in-every-row",
+        "texts",
+        "t.csv",
+        texts_csv([(t, "") for t, _ in TEXTS]),
+        error="file 't.csv': the truth column 'label' is empty in every row",
+    ),
+    UploadCase(
+        "texts-parquet-string-bomb",  # one 1 MB text repeated 4,000 times, in under 1 KB
+        "texts",
+        "t.parquet",
+        parquet_string_bomb(rows=4000, chars=1_000_000),
+        error="over the limit of 1,073,741,824 bytes (set CLS_MAX_BYTES to change it)",
+    ),
+    UploadCase(
+        "texts-utf-16-file",
+        "texts",
+        "t.csv",
+        texts_csv(TEXTS).decode().encode("utf-16"),
+        error="file 't.csv' is UTF-16 (or UTF-32) text; UTF-16 is not supported: save it as UTF-8",
+    ),
+    UploadCase(
+        "texts-nul-bytes-after-valid-csv",
+        "texts",
+        "t.csv",
+        texts_csv(TEXTS * 40) + b"\x00" * 200_000,
+        error=f"file 't.csv' holds a NUL byte (0x00) at offset {len(texts_csv(TEXTS * 40))}",
     ),
 ]
 
@@ -449,6 +645,7 @@ def test_bad_data_file(case: UploadCase) -> None:
     uploader(at, f"Upload {kind}").set_value((case.name, case.data, "text/csv")).run()
     no_exception(at)
     errors = texts_of(at.error)
+    assert all(len(e) < MAX_MESSAGE for e in errors), [e[:200] for e in errors]
     if case.error is not None:
         assert any(case.error in e for e in errors), errors
         assert metric(at, "Macro F1") is None  # nothing computed from a refused file
@@ -456,6 +653,10 @@ def test_bad_data_file(case: UploadCase) -> None:
         assert not errors, errors
         assert metric(at, "Rows read") == case.rows
         assert metric(at, "Macro F1") is not None  # still computes
+    if case.macro_f1 is not None:
+        assert float(metric(at, "Macro F1") or "nan") == pytest.approx(case.macro_f1)
+    if case.note is not None:
+        assert any(case.note in c for c in texts_of(at.caption)), texts_of(at.caption)
     if case.warning is not None:
         assert any(case.warning in w for w in warnings_of(at)), warnings_of(at)
     if case.info is not None:
@@ -572,8 +773,8 @@ IMPORT_CASES = [
     ImportCase(
         "wrong-labels",
         _labels(["grief", "shame", *LABELS[2:]]),
-        "its 7 labels do not match the model's 7 labels (missing ['anger', 'disgust'], "
-        "unexpected ['grief', 'shame'])",
+        "its 7 labels do not match the model's 7 labels (missing 'anger', 'disgust'; "
+        "unexpected 'grief', 'shame')",
     ),
     ImportCase(
         "labels-reordered",

@@ -25,6 +25,7 @@ from cls_core.cli import main
 from cls_core.paths import PROJECT_ROOT
 from tests.reliability.test_bad_uploads import (
     BOLD,
+    MAX_MESSAGE,
     SCORES_CASES,
     SCRIPT,
     TEXTS_CASES,
@@ -41,6 +42,7 @@ SCORE_CASES = [
     for c in TEXTS_CASES
     if c.id in {"texts-invalid-utf8", "texts-empty-file", "texts-csv-named-parquet"}
     or c.id in {"texts-zero-rows", "texts-duplicate-columns"}
+    or c.id in {"texts-parquet-string-bomb", "texts-utf-16-file", "texts-nul-bytes-after-valid-csv"}
 ]
 
 
@@ -75,6 +77,7 @@ def test_tune(case: UploadCase, tmp_path: Path, capsys: pytest.CaptureFixture[st
     src.write_bytes(case.data)
     out = tmp_path / "thresholds.json"
     code, err = run_cli(["tune", str(src), "--out", str(out)], capsys)
+    assert all(len(line) < MAX_MESSAGE for line in err), [line[:200] for line in err]
     if case.error is not None:
         assert_refused(code, err, cli_message(case, src), out)
         return
@@ -89,6 +92,10 @@ def test_tune(case: UploadCase, tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert "scores treated as logits and turned into probabilities with softmax" in err
     if case.id == "html-label-names":
         assert doc["labels"] == [SCRIPT, BOLD]
+    if case.note is not None:  # e.g. how whole-number truth was read
+        assert any(case.note in line for line in err), err
+    if case.macro_f1 is not None:
+        assert f"macro F1 {case.macro_f1:.4f}" in err[-1], err
 
 
 @pytest.mark.parametrize(
