@@ -4,7 +4,8 @@ Every location can be overridden by an environment variable so tests and deploym
 point elsewhere without touching code:
 
 - ``CLS_MODEL_DIRS``: extra model roots, ``os.pathsep``-separated, searched after the
-  project's own ``models/``.
+  project's own ``models/``. ``models/_exports/`` (git-ignored; where the app installs
+  decision exports when ``CLS_MODEL_DIRS`` is not set) is searched last.
 - ``CLS_DATA_DIR``: the directory holding ``goemotions/`` and ``banking77/``
   (default: ``../shared/data`` next to the project).
 - ``CLS_CACHE_DIR``: the on-disk cache for scored evaluation files (default ``.cache/``,
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
+    "EXPORTS_ROOT",
     "PROJECT_ROOT",
     "atomic_output",
     "cache_dir",
@@ -31,6 +33,9 @@ __all__ = [
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The app's default root for decision exports (hidden from the ``models/`` listing by its
+#: leading underscore; a model root of its own, searched last).
+EXPORTS_ROOT = PROJECT_ROOT / "models" / "_exports"
 
 
 def model_roots() -> list[Path]:
@@ -38,6 +43,7 @@ def model_roots() -> list[Path]:
     roots = [PROJECT_ROOT / "models"]
     extra = os.environ.get("CLS_MODEL_DIRS", "")
     roots.extend(Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p.strip())
+    roots.append(EXPORTS_ROOT)
     return roots
 
 

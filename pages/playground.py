@@ -15,6 +15,7 @@ from cls_core.views.score_view import (
     decide_view,
     view_scores,
 )
+from pages import _decision_ui as decision_ui
 from pages import _playground_ui as ui
 from pages import _shared
 
@@ -69,6 +70,8 @@ if not text.strip():
         "what the model says when it has no evidence (its prior).",
         icon=":material/edit:",
     )
+
+decision_ui.baked_decision_panel(card, text)
 
 
 @st.fragment

@@ -11,6 +11,7 @@ from cls_core.errors import ModelLoadError
 from cls_core.modelio import serving
 from cls_core.modelio.registry import MAX_TEXT_CHARS
 from cls_core.views.formatting import code_span, escape_markdown
+from pages import _decision_ui as decision_ui
 from pages import _shared
 
 _shared.ensure_router()
@@ -121,3 +122,5 @@ with grpc_tab:
     st.code(serving.grpc_response_text(classes, scores, model_name=card.name), language=None)
 with curl_tab:
     st.code(serving.curl_command(card.name, request), language="bash", wrap_lines=True)
+
+decision_ui.decision_signature_section(card, signatures, text)

@@ -39,13 +39,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from cls_core import paths
 from cls_core.evaluation.thresholds import ThresholdsFile, read_thresholds_json, sha256_of
 from cls_core.modelio.registry import (
     CARD_FILENAME,
@@ -73,14 +77,20 @@ __all__ = [
     "CONFIG_FUNCTION",
     "DECISION_SIGNATURE",
     "EXPORT_CARD_KEY",
+    "MAX_ZIP_BYTES",
     "BakedDecision",
     "DecisionRule",
     "ExportResult",
+    "app_export_root",
     "baked_decision",
+    "baked_labels",
     "check_temperature",
     "export_decision_model",
     "float32_at_least",
     "reference_fired",
+    "run_classify_signature",
+    "validate_export_name",
+    "zip_model_dir",
 ]
 
 #: Key of the classify signature that carries only the decision.
@@ -91,6 +101,9 @@ CONFIG_FUNCTION: Final = "decision_config"
 EXPORT_CARD_KEY: Final = "decision_export"
 _TEXT_FEATURE: Final = "text"
 _ACTIVATIONS: Final = {"multi-class": "softmax", "multi-label": "sigmoid"}
+#: Largest zip the app offers for download (bytes, before and after compression).
+MAX_ZIP_BYTES: Final = 100 * 1024 * 1024
+_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Texts the export runs through both graphs before it is moved into place.
 _PROBE_TEXTS: Final = ("", "   ", "zzzqx vvvkw", "Hello! How are you?", "a " * 300)
 
@@ -413,6 +426,58 @@ def baked_decision(model: LoadedModel | Any) -> BakedDecision | None:
     )
 
 
+def baked_labels(model: LoadedModel | Any, texts: Sequence[str]) -> list[list[str]]:
+    """The labels an exported model's own ``serving_default`` outputs, ``""`` padding dropped.
+
+    Parameters
+    ----------
+    model : LoadedModel (or the loaded object) of a model with a baked decision
+    texts : sequence of str
+
+    Returns
+    -------
+    list of lists of str, one per text: the fired labels, highest score first.
+
+    Raises
+    ------
+    ValueError
+        The model has no baked decision (no ``labels`` output).
+    """
+    import tensorflow as tf
+
+    serve = _saved_object(model).signatures["serving_default"]
+    if "labels" not in serve.structured_outputs:
+        raise ValueError("this model has no baked decision (no `labels` output)")
+    if not texts:
+        return []
+    out = serve(text=tf.constant(list(texts)))["labels"].numpy()
+    return [[x.decode("utf-8") for x in row if x] for row in out]
+
+
+def run_classify_signature(
+    model: LoadedModel | Any, serialized_examples: Sequence[bytes], *, signature: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``classes`` and ``scores`` of one of the model's classify signatures (e.g. ``decision``).
+
+    Raises
+    ------
+    ValueError
+        No such signature, or an item that is not a serialized ``tf.Example``.
+    """
+    import tensorflow as tf
+
+    signatures = _saved_object(model).signatures
+    if signature not in signatures:
+        raise ValueError(f"the model has no signature {signature!r}; it has {sorted(signatures)}")
+    try:
+        out = signatures[signature](inputs=tf.constant(list(serialized_examples), tf.string))
+    except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            "`serialized_examples` must be serialized tf.train.Example protos"
+        ) from exc
+    return out["classes"].numpy(), out["scores"].numpy()
+
+
 # --------------------------------------------------------------------------- export
 
 
@@ -703,3 +768,66 @@ def _move_into_place(written: Path, out: Path, tmp: Path) -> None:
         old = tmp / "replaced"
         os.replace(out, old)  # same filesystem: an atomic rename, then the old tree is removed
     os.replace(written, out)
+
+
+# --------------------------------------------------------------------------- the app's side
+
+
+def app_export_root() -> Path:
+    """Where the app installs exported models: the first model root after ``models/``.
+
+    That is the first ``CLS_MODEL_DIRS`` root when the variable is set, else
+    :data:`cls_core.paths.EXPORTS_ROOT` (``models/_exports``, git-ignored). The project's
+    own ``models/`` (the bundled models) is never written to. The page only ever writes to
+    ``app_export_root() / <validated name>``.
+    """
+    bundled = (paths.PROJECT_ROOT / "models").resolve()
+    for root in paths.model_roots():
+        if Path(root).resolve() != bundled:
+            return Path(root)
+    return paths.EXPORTS_ROOT
+
+
+def validate_export_name(name: str) -> str:
+    """A model name typed in the app: 1-64 letters, digits, ``-`` or ``_``, no leading ``-``/``_``.
+
+    Raises
+    ------
+    ValueError
+        Anything else (a path, dots, spaces, an empty name), with what is allowed.
+    """
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            "the export name must be 1-64 letters, digits, '-' or '_', starting with a letter "
+            f"or digit (it becomes a directory name under the model root); got {name!r:.80}"
+        )
+    return name
+
+
+def zip_model_dir(path: str | Path, *, max_bytes: int = MAX_ZIP_BYTES) -> bytes:
+    """The model directory as a zip (entries under ``<name>/``), for a download button.
+
+    Raises
+    ------
+    ValueError
+        The files add up to more than ``max_bytes`` or the zip does (nothing is built
+        past the limit); a symlink inside the directory.
+    """
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    if any(p.is_symlink() for p in files):
+        raise ValueError(f"{root} holds a symlink; refusing to zip it")
+    total = sum(p.stat().st_size for p in files)
+    if total > max_bytes:
+        raise ValueError(
+            f"the model is {total / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB download "
+            "limit; copy its directory instead"
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, f"{root.name}/{file.relative_to(root).as_posix()}")
+    data = buffer.getvalue()
+    if len(data) > max_bytes:
+        raise ValueError(f"the zip is {len(data) / 1e6:.1f} MB, over the download limit")
+    return data

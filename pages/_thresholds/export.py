@@ -9,6 +9,7 @@ import streamlit as st
 from cls_core.evaluation import tuning_session as ts
 from cls_core.evaluation.thresholds import read_thresholds_json
 from cls_core.views.formatting import escape_markdown
+from pages._decision_ui import savedmodel_export_section
 from pages._thresholds.session import Tuning, mark_changed
 
 
@@ -87,5 +88,6 @@ def export_section(t: Tuning, metrics: Any) -> None:
                 "The link carries the reject threshold and every non-zero per-class "
                 "threshold (the Playground applies those without sliders)."
             )
+        savedmodel_export_section(t, doc_text)
     else:
         st.caption("These labels are not the selected model's, so there is no Playground link.")
