@@ -14,6 +14,7 @@ import streamlit as st
 
 from cls_core.modelio.registry import ModelCard, ModelListing, list_models
 from cls_core.views.formatting import code_span, escape_markdown, visible
+from pages import _own_models_ui as own_models_ui
 
 MODEL_KEY = "model"
 
@@ -89,7 +90,7 @@ def card_summary(card: ModelCard) -> str:
 def render_sidebar(page_title: str) -> None:
     """The shared sidebar: model picker (bound to ``?model=``) and a one-line orientation."""
     listing = model_listing()
-    names = list(listing.names)
+    names = own_models_ui.ordered_names(listing)  # bundled first, then own models
     with st.sidebar:
         blurb = PAGE_BLURBS.get(page_title)
         if blurb:
@@ -114,10 +115,14 @@ def render_sidebar(page_title: str) -> None:
             )
             card = by_name[st.session_state[MODEL_KEY]]
             st.markdown(f"**{escape_markdown(card.title)}**")
-            st.caption(
-                f"{card.task} · {card.activation} · {len(card.labels)} labels · "
-                f"trained on {escape_markdown(str(card.dataset.get('name', '?')))}"
-            )
+            if card.adapter is None:
+                st.caption(
+                    f"{card.task} · {card.activation} · {len(card.labels)} labels · "
+                    f"trained on {escape_markdown(str(card.dataset.get('name', '?')))}"
+                )
+            else:
+                st.caption(escape_markdown(card.summary))
+            own_models_ui.sidebar_details(listing, card)
         for broken in listing.broken:
             st.warning(
                 f"Model {code_span(broken.name)} is unavailable: {escape_markdown(broken.reason)}",

@@ -16,6 +16,7 @@ from cls_core.views.score_view import (
     view_scores,
 )
 from pages import _decision_ui as decision_ui
+from pages import _own_models_ui as own_models_ui
 from pages import _playground_ui as ui
 from pages import _shared
 
@@ -26,6 +27,7 @@ st.title("Playground")
 st.caption(
     f"{escape_markdown(card.title)} — {card.task}, {card.activation}, {len(card.labels)} labels."
 )
+own_models_ui.recovered_logits_note(card)
 
 if card.examples:
     st.selectbox(

@@ -12,6 +12,7 @@ from cls_core.modelio import serving
 from cls_core.modelio.registry import MAX_TEXT_CHARS
 from cls_core.views.formatting import code_span, escape_markdown
 from pages import _decision_ui as decision_ui
+from pages import _own_models_ui as own_models_ui
 from pages import _shared
 
 _shared.ensure_router()
@@ -37,6 +38,13 @@ for key, info in signatures.items():
         st.dataframe(_shared.signature_table(info), hide_index=True, width="stretch")
 with st.expander("As `saved_model_cli show --dir … --all` prints it"):
     st.code(_shared.cli_text(card).strip(), language=None)
+
+if card.adapter is not None:  # an own model: how it is read, and its classify lint
+    try:
+        own_models_ui.signature_section(card, signatures, _shared.loaded_model(card))
+    except ModelLoadError as exc:
+        st.error(f"This model cannot be used right now: {escape_markdown(str(exc))}")
+    st.stop()
 
 st.subheader("2 · The classify signature: built vs stored")
 expected = serving.expected_classify_signature(card.labels)
