@@ -413,7 +413,7 @@ HOSTILE_SCORES_CASES = [
         error="line 1 is nested too deeply (more than 1,000 levels of [ or {)",
     ),
     UploadCase(
-        "parquet-row-group-bomb",  # 10 million rows × 8 columns in ~50 KB
+        "parquet-row-group-bomb",  # 10 million rows × 8 columns in 92 KB
         "scores",
         "s.parquet",
         parquet_row_group_bomb(LABELS, rows_per_group=100_000, groups=100),

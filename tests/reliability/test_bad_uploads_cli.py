@@ -153,3 +153,66 @@ def test_tune_as_a_process_prints_one_error_line(case_id: str, tmp_path: Path) -
     )
     assert_refused(run.returncode, run.stderr.strip().splitlines(), cli_message(case, src), out)
     assert run.stdout == ""
+
+
+# --------------------------------------------------------------------------- memory caps (issue 16)
+
+PEAK_RSS = """
+import resource, sys
+from cls_core.cli import main
+code = main(sys.argv[1:])
+print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _peak_run(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, int, str]:
+    """Run the command line in a fresh process: exit code, peak RSS in MiB, stderr."""
+    import os
+
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+    code, peak = (int(x) for x in run.stdout.split())
+    return code, peak, run.stderr
+
+
+def test_parquet_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """A 92 KB Parquet file of 10 million identical rows (the report: 288 KB reached 3.8 GB
+    in ``tune``) is refused from its metadata: the process peaks where a one-row file does."""
+    from tests._hostile_files import parquet_row_group_bomb
+    from tests.reliability.test_bad_uploads import LABELS
+
+    bomb = tmp_path / "bomb.parquet"
+    bomb.write_bytes(parquet_row_group_bomb(LABELS, rows_per_group=100_000, groups=100))
+    small = tmp_path / "small.csv"
+    small.write_bytes(scores_csv(with_cell(0, "joy", "0.5")))
+    code, baseline, _ = _peak_run(["tune", str(small), "--out", str(tmp_path / "ok.json")])
+    assert code == 0
+    code, peak, stderr = _peak_run(["tune", str(bomb), "--out", str(tmp_path / "t.json")])
+    assert code == 2
+    assert "hold 80,000,000 values, over the limit of 50,000,000 cells" in stderr, stderr
+    assert peak < baseline + 100, (peak, baseline)  # 10M × 8 float64 alone would be 640 MB
+
+
+def test_text_file_past_the_cell_cap_is_refused_while_reading(tmp_path: Path) -> None:
+    """CLS_MAX_CELLS set low in the environment: a 42,000-row CSV is refused, its rows past
+    the cap never parsed (test_evaldata checks that a malformed tail goes unread)."""
+    from tests.reliability.test_bad_uploads import good_scores
+
+    src = tmp_path / "s.csv"
+    src.write_bytes(scores_csv(good_scores(14) * 3000))
+    code, _, stderr = _peak_run(
+        ["tune", str(src), "--out", str(tmp_path / "t.json")], {"CLS_MAX_CELLS": "5000"}
+    )
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert lines == [
+        f"error: file {str(src)!r} is too big to read whole: more than 625 rows × 8 columns, "
+        "over the limit of 5,000 cells (rows × columns; set CLS_MAX_CELLS to change it)"
+    ], lines
+    assert not (tmp_path / "t.json").exists()
