@@ -95,3 +95,19 @@ def test_slices_view_and_a_bad_regular_expression(ekman_page: AppTest) -> None:
     _widget(at.toggle, ".sl.own").set_value(True).run()
     own = at.dataframe[-1].value
     assert {"class", "global"} <= set(own.columns)
+
+
+def test_guaranteed_precision_in_the_optimiser(ekman_page: AppTest) -> None:
+    at = ekman_page
+    _widget(at.selectbox, ".kind").set_value("precision ≥ p").run()
+    _widget(at.number_input, ".target").set_value(0.6).run()
+    _widget(at.toggle, ".guar").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "guaranteed precision ≥" in d.value.columns)
+    certified = table.dropna(subset=["threshold"])
+    assert (certified["guaranteed precision ≥"] >= 0.6).all()
+    assert (certified["precision (this data)"] >= certified["guaranteed precision ≥"]).all()
+    assert any("With probability at least 0.90" in c.value for c in at.caption)
+    next(b for b in at.button if b.key and b.key.endswith(".guar.use")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _widget(at.toggle, ".guar").set_value(False).run()

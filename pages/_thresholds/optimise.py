@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from cls_core.evaluation import tuning_session as ts
+from cls_core.evaluation.guarantees import guaranteed_thresholds
 from cls_core.evaluation.thresholds import bootstrap_intervals, cost_curve, parse_objective, tune
 from cls_core.views import charts
-from cls_core.views.formatting import escape_markdown
+from cls_core.views.formatting import count_noun, escape_markdown, threshold_text
 from pages._thresholds.session import Tuning, chart_block, mark_changed, operating_threshold
 
 
@@ -48,6 +50,84 @@ def _bootstrap(state: dict[str, Any], evaluation: Any, n_resamples: int, seed: i
             seed=seed,
         )
     state["rerun_all"] = True
+
+
+def _use_guaranteed(state: dict[str, Any], thresholds: Any, objective: str) -> None:
+    state["thr"] = np.asarray(thresholds, dtype=np.float64).copy()
+    mark_changed(state, objective=objective)
+    state["selection"] = None
+    state["rerun_all"] = True
+
+
+def _guarantee(t: Tuning, target: str, level: float) -> None:
+    """Precision/recall targets met with a finite-sample guarantee (Learn-then-Test)."""
+    ns = t.ns
+    on = st.toggle(
+        f"With confidence 1 − δ: promise {target} ≥ {level:g} on new data, not just on this data",
+        key=f"{ns}.guar",
+        help="Clopper–Pearson bounds with Learn-then-Test on a fixed grid of thresholds "
+        "(0, 0.001, …, 1). Valid when these rows are a fair sample of the traffic the "
+        "thresholds will serve, and were not used to train the model or choose anything else.",
+    )
+    if not on:
+        return
+    if not 0 < level < 1:
+        st.error("The target must be between 0 and 1 (exclusive) for a guarantee.")
+        return
+    delta = st.select_slider(
+        "δ (the chance the promise fails)", [0.01, 0.05, 0.1, 0.2], value=0.1, key=f"{ns}.delta"
+    )
+    rows = guaranteed_thresholds(t.ev, target=target, level=level, delta=float(delta))  # type: ignore[arg-type]
+    frame = pd.DataFrame(
+        {
+            "class": [g.label for g in rows],
+            "threshold": [g.threshold for g in rows],
+            f"{target} (this data)": [g.point for g in rows],
+            f"guaranteed {target} ≥": [g.bound for g in rows],
+            "precision" if target == "recall" else "recall": [
+                g.precision if target == "recall" else g.recall for g in rows
+            ],
+            "support": [g.support for g in rows],
+        }
+    )
+    missing = [g for g in rows if g.threshold is None]
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in frame.columns
+            if c not in ("class", "support")
+        },
+        key=f"{ns}.guar.table",
+    )
+    st.caption(
+        f"With probability at least {1 - float(delta):.2f} over the draw of these rows, each "
+        f"listed threshold's {target} on new data is at least its guaranteed value "
+        f"(≥ {level:g}). The point estimate on this data is higher: that gap is the price "
+        "of the promise."
+    )
+    if missing:
+        best = ", ".join(
+            f"{escape_markdown(g.label)} (best bound {g.best_bound:.3f})" for g in missing[:12]
+        )
+        st.warning(
+            f"{count_noun(len(missing), 'class', 'classes')} cannot be promised {target} ≥ "
+            f"{level:g} with this data: {best}{'…' if len(missing) > 12 else ''}. "
+            "They keep their current thresholds below."
+        )
+    chosen = np.array(
+        [t.thr[i] if g.threshold is None else g.threshold for i, g in enumerate(rows)],
+        dtype=np.float64,
+    )
+    st.button(
+        "Use the guaranteed thresholds",
+        icon=":material/verified:",
+        on_click=_use_guaranteed,
+        args=(t.state, chosen, f"{target}>={level:g} (guaranteed, delta={float(delta):g})"),
+        key=f"{ns}.guar.use",
+    )
 
 
 def optimise_section(t: Tuning, focus: int) -> None:
@@ -90,9 +170,11 @@ def optimise_section(t: Tuning, focus: int) -> None:
         bad = [c.label for c in selection.choices if not c.feasible]
         if bad:
             st.warning(
-                f"{len(bad)} classes cannot reach the target; they got their best reachable "
-                f"value: {escape_markdown(', '.join(bad[:15]))}{'…' if len(bad) > 15 else ''}"
+                f"{count_noun(len(bad), 'class', 'classes')} cannot reach the target; the best "
+                f"reachable value was used instead for: {escape_markdown(', '.join(bad[:15]))}{'…' if len(bad) > 15 else ''}"
             )
+    if kind in ("precision ≥ p", "recall ≥ r"):
+        _guarantee(t, "precision" if kind.startswith("precision") else "recall", params["target"])
     if kind == "cost":
         label = t.labels[focus]
         cc = cost_curve(
@@ -105,9 +187,9 @@ def optimise_section(t: Tuning, focus: int) -> None:
         )
         st.caption(
             f"Expected cost per example for {escape_markdown(label)}: minimum "
-            f"{cc.best_cost:.4f} at {min(cc.best_threshold, 1.0):.3f}. For calibrated "
+            f"{cc.best_cost:.4f} at {threshold_text(min(cc.best_threshold, 1.0))}. For calibrated "
             f"probabilities the Bayes-optimal threshold is c_FP/(c_FP+c_FN) = "
-            f"{cc.bayes_threshold:.3f} (see section 7 for how calibrated these scores are)."
+            f"{threshold_text(cc.bayes_threshold)} (see section 7 for how calibrated these scores are)."
         )
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     n_boot = c1.number_input("Resamples", 200, 2000, 200, 100, key=f"{ns}.nboot")
