@@ -238,13 +238,24 @@ def _sort_with_flags(
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """``values`` ascending and ``flags`` carried along (order inside ties unspecified).
 
-    Float32-representable scores: one sort of a uint64 key ``ordered(score) << 1 | flag``
-    (no permutation to gather through); the scores come back from the key's bits.
+    Float32-representable scores: one sort of an integer key ``ordered(score) << 1 | flag``
+    (no permutation to gather through; uint32 for scores in [0, 2), else uint64); the
+    scores come back from the key's bits.
     """
     if not exact32:
         order = np.argsort(values)
         return values[order], flags[order]
-    key = _ordered_uint32(values.astype(np.float32, copy=False)).astype(np.uint64)
+    v32 = values.astype(np.float32, copy=False)
+    if v32.size and v32.min() >= 0 and v32.max() < 2:
+        # Probabilities: the bits of a float in [0, 2) are below 2**30 and ordered like the
+        # floats, so score and flag fit one uint32 key (half the bytes to sort).
+        key32 = (v32 + np.float32(0.0)).view(np.uint32) << np.uint32(1)  # -0.0 becomes +0.0
+        key32 |= flags
+        key32.sort()
+        flags32 = (key32 & np.uint32(1)).astype(bool)
+        key32 >>= np.uint32(1)
+        return key32.view(np.float32).astype(values.dtype, copy=False), flags32
+    key = _ordered_uint32(v32).astype(np.uint64)
     key <<= np.uint64(1)
     key |= flags
     key.sort()
