@@ -755,3 +755,23 @@ def test_streamed_parquet_chunks_refuse_a_string_bomb_before_expanding_it(tmp_pa
     _, _, chunks = iter_table_chunks(tmp_path / "s.parquet", chunk_rows=7)
     streamed = pd.concat(list(chunks), ignore_index=True)
     assert streamed["text"].tolist() == frame["text"].tolist()
+
+
+def test_label_names_longer_than_1000_characters_are_refused() -> None:
+    """A label is echoed in every warning, chart and thresholds.json: a 1 MB one is refused."""
+    content = _csv(["joy", "y" * 1_000_000, "label"], [[0.1, 0.9, "joy"], [0.8, 0.2, "joy"]])
+    with pytest.raises(
+        EvalDataError,
+        match=r"score column 'y{40}…' \(1,000,000 characters\) has a name longer than 1,000 "
+        r"characters; label names must be short",
+    ) as info:
+        load_scores(content, name="s.csv")
+    assert len(str(info.value)) < 300
+
+
+def test_whole_number_columns_named_by_whole_number_truth_are_score_columns() -> None:
+    """Hard 0/1 scores in columns "0","1" (integer columns) are found through the truth."""
+    data = load_scores(b"0,1,label\n1,0,0\n0,1,1\n1,0,0\n", name="hard.csv")
+    assert data.labels == ("0", "1")
+    assert data.truth.ids is not None
+    assert data.truth.ids.tolist() == [0, 1, 0]

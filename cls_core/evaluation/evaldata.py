@@ -1018,7 +1018,11 @@ def _truth_names(series: pd.Series, candidates: set[str]) -> set[str]:
         cells = series.tolist()
     found: set[str] = set()
     for cell in cells:
-        found.update(t for t in _cell_tokens(cell) or () if isinstance(t, str) and t in candidates)
+        found.update(
+            name
+            for t in _cell_tokens(cell) or ()
+            if (name := str(t) if _whole_number(t) is not None else t) in candidates
+        )
         if found == candidates:
             break
     return found
@@ -1296,9 +1300,19 @@ def _check_truth_not_empty(series: pd.Series, truth_column: str, label: str) -> 
 _LABEL_SEPARATOR = ";"
 
 
+MAX_LABEL_CHARS = 1000
+"""Longest label name accepted: labels are echoed in warnings, charts and thresholds.json."""
+
+
 def _check_label_names(names: Sequence[str], where: str) -> None:
-    """Refuse labels that no truth cell can ever name (truth cells are split on ';' and stripped)."""
+    """Refuse labels that no truth cell can ever name (truth cells are split on ';' and
+    stripped), and label names too long to echo."""
     for name in names:
+        if len(name) > MAX_LABEL_CHARS:
+            raise EvalDataError(
+                f"{where} {preview(name)} has a name longer than {MAX_LABEL_CHARS:,} "
+                "characters; label names must be short"
+            )
         if _LABEL_SEPARATOR in name:
             raise EvalDataError(
                 f"{where} {preview(name)} holds ';', which separates labels in truth cells, so "
