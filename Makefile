@@ -43,7 +43,7 @@ check: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-# 20 concurrent sessions through Streamlit's WebSocket protocol (p50/p95, errors, leaks, memory).
+# 50 concurrent sessions through Streamlit's WebSocket protocol (p50/p95, errors, leaks, memory).
 load: $(VENV)/.installed-dev
 	$(PY) benchmarks/load_sessions.py
 
