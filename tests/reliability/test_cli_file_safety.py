@@ -85,15 +85,22 @@ registry.load_model = load_model
 sys.modules["cls_core.modelio.registry"] = registry
 
 if os.environ.get("SLOW_WRITE_TEXT"):
-    # A slow disk: Path.write_text (thresholds.json) goes out 200 bytes at a time.
+    # A slow disk shared by WRITERS runs: Path.write_text (thresholds.json) waits until
+    # every run has opened its file, then goes out 100 bytes at a time.
     import pathlib
 
     def slow_write_text(self, data, encoding=None, errors=None, newline=None):
         with open(self, "w", encoding=encoding, errors=errors, newline=newline) as fh:
-            for i in range(0, len(data), 200):
-                fh.write(data[i : i + 200])
+            barrier = pathlib.Path(os.environ["SLOW_WRITE_TEXT"])
+            (barrier / str(os.getpid())).touch()
+            deadline = time.monotonic() + 60
+            while len(list(barrier.iterdir())) < int(os.environ["WRITERS"]):
+                assert time.monotonic() < deadline, "the other writer never came"
+                time.sleep(0.01)
+            for i in range(0, len(data), 100):
+                fh.write(data[i : i + 100])
                 fh.flush()
-                time.sleep(0.002)
+                time.sleep(0.005)
         return len(data)
 
     pathlib.Path.write_text = slow_write_text
@@ -388,17 +395,19 @@ def test_two_concurrent_scores_on_one_out_leave_one_whole_file(tmp_path: Path) -
 
 
 def test_two_concurrent_tunes_on_one_out_leave_one_whole_file(tmp_path: Path) -> None:
-    """A slow disk (200-byte writes) makes the two writes overlap every time."""
+    """Both runs write at the same time (a shared slow disk), documents of unequal length."""
     src = tmp_path / "scores.csv"
     scores_frame(400).to_csv(src, index=False)
     out = tmp_path / "thresholds.json"
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     objectives = ("f1", "precision>=0.5")
     runs = [
         driver(
             ["tune", str(src), "--objective", objective, "--bootstrap", "200", "--out", str(out)]
             if objective == "f1"
             else ["tune", str(src), "--objective", objective, "--out", str(out)],
-            env={"SLOW_WRITE_TEXT": "1"},
+            env={"SLOW_WRITE_TEXT": str(barrier), "WRITERS": "2"},
         )
         for objective in objectives
     ]
