@@ -16,7 +16,7 @@ from cls_core.errors import ModelLoadError
 from cls_core.modelio.registry import MAX_TEXT_CHARS, ModelCard
 from cls_core.scoring.decisions import decision_trace
 from cls_core.views.charts import score_bar_spec, score_diff_chart
-from cls_core.views.formatting import code_span, escape_markdown
+from cls_core.views.formatting import THRESHOLD_FORMAT, code_span, escape_markdown, shorten
 from cls_core.views.score_view import Decision, ScoreView, decide_view, result_record, view_scores
 from pages._shared import model_listing, predict_texts
 
@@ -28,6 +28,34 @@ def apply_preset(model_name: str) -> None:
     choice = st.session_state.get(f"preset_{model_name}")
     if choice:
         st.session_state["text"] = choice
+
+
+def forget_stale_preset(model_name: str) -> None:
+    """Clear "Try an example" when the text box no longer holds the chosen example.
+
+    Runs before the selectbox is drawn, so after an edit (or a link with another text) the
+    picker says "Choose an example text…" instead of naming an example that is not there.
+    """
+    key = f"preset_{model_name}"
+    choice = st.session_state.get(key)
+    if choice is not None and choice != st.session_state.get("text"):
+        st.session_state[key] = None
+
+
+def prior_sentence(card: ModelCard, view: ScoreView) -> str:
+    """What the scores of the empty text mean: a prior, named as such (plain text)."""
+    if view.rule == "none":
+        return (
+            "The bars show the logits the model gives an empty text: its starting point "
+            "before any evidence, not a prediction."
+        )
+    values = view.values[0]
+    top = int(np.argmax(values))
+    return (
+        f"With no words to go on, {card.name} leans towards {card.labels[top]} "
+        f"({values[top]:.3f}): this is its starting point before any evidence, not a "
+        "prediction. Type a text or pick an example to get one."
+    )
 
 
 def _threshold_key(card: ModelCard, label: str) -> str:
@@ -43,6 +71,25 @@ def _set_all_thresholds(card: ModelCard, value_key: str) -> None:
 def _reset_thresholds(card: ModelCard) -> None:
     for label, value in zip(card.labels, card.thresholds or (), strict=False):
         st.session_state[_threshold_key(card, label)] = float(value)
+    st.query_params.pop(SOURCE_PARAM, None)
+
+
+SOURCE_PARAM = "thresholds_from"  # set by Threshold tuning's link: where the thresholds came from
+
+
+def thresholds_origin(card: ModelCard) -> str:
+    """Where the Playground's per-class thresholds come from, for their label (Markdown-safe).
+
+    The sliders write every value that differs from the card into the URL; a link from
+    Threshold tuning also says where it came from (``thresholds_from``).
+    """
+    linked = any(key.startswith(f"t.{card.name}.") for key in st.query_params)
+    source = st.query_params.get(SOURCE_PARAM)
+    if linked and source:
+        return f"from {escape_markdown(shorten(source, 80))}, via the link"
+    if linked:
+        return "changed from the model card's (the changed ones are in the URL)"
+    return "the model card's, tuned on the dev split"
 
 
 def threshold_controls(
@@ -64,7 +111,7 @@ def threshold_controls(
             1.0,
             default,
             0.001,
-            format="%.3f",
+            format=THRESHOLD_FORMAT,
             key=f"reject.{card.name}",
             bind="query-params",
         )
@@ -76,16 +123,18 @@ def threshold_controls(
             1.0,
             0.5,
             0.001,
-            format="%.3f",
+            format=THRESHOLD_FORMAT,
             key=f"tg.{card.name}",
             bind="query-params",
         )
         return float(value), None
     with st.expander(
-        "Thresholds per class (tuned on the dev split; a class fires when score ≥ threshold)"
+        f"Thresholds per class ({thresholds_origin(card)}; a class fires when score ≥ threshold)"
     ):
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-        c1.slider("Set all to", 0.0, 1.0, 0.5, 0.001, format="%.3f", key=f"setall.{card.name}")
+        c1.slider(
+            "Set all to", 0.0, 1.0, 0.5, 0.001, format=THRESHOLD_FORMAT, key=f"setall.{card.name}"
+        )
         c2.button("Apply to all", on_click=_set_all_thresholds, args=(card, f"setall.{card.name}"))
         c3.button("Reset to card", on_click=_reset_thresholds, args=(card,))
         columns = st.columns(4)
@@ -98,7 +147,7 @@ def threshold_controls(
                     1.0,
                     float(default),
                     0.001,
-                    format="%.3f",
+                    format=THRESHOLD_FORMAT,
                     key=_threshold_key(card, label),
                     bind="query-params",
                 )
@@ -175,9 +224,11 @@ def _linked_winner_thresholds(card: ModelCard) -> np.ndarray | None:
         return None
     n_set = int(np.count_nonzero(values))
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    source = st.query_params.get(SOURCE_PARAM)
+    origin = f" ({escape_markdown(shorten(source, 80))})" if source else ""
     c1.info(
-        f"Per-class thresholds from the link apply: {n_set} of {len(card.labels)} classes "
-        "must reach their own threshold to be output when they win.",
+        f"Per-class thresholds from the link{origin} apply: {n_set} of {len(card.labels)} "
+        "classes must reach their own threshold to be output when they win.",
         icon=":material/tune:",
     )
     c2.button("Clear them", on_click=_clear_linked_thresholds, args=(card,))
@@ -188,6 +239,7 @@ def _clear_linked_thresholds(card: ModelCard) -> None:
     prefix = f"t.{card.name}."
     for key in [k for k in st.query_params if k.startswith(prefix)]:
         del st.query_params[key]
+    st.query_params.pop(SOURCE_PARAM, None)
 
 
 # the pairs that make the softmax-vs-sigmoid lesson on real text
@@ -250,7 +302,10 @@ def model_comparison_section(card: ModelCard, text: str) -> None:
             )
 
 
-def trace_tab(card: ModelCard, logits: np.ndarray, view: ScoreView, decision: Decision) -> None:
+def trace_tab(
+    card: ModelCard, logits: np.ndarray, view: ScoreView, decision: Decision, temperature: float
+) -> None:
+    """The decision trace; with T ≠ 1, a column shows what the activation receives."""
     if view.rule == "none":
         st.info("Pick a score view to see thresholds and margins.")
         return
@@ -262,6 +317,9 @@ def trace_tab(card: ModelCard, logits: np.ndarray, view: ScoreView, decision: De
         thresholds=decision.thresholds,
         reject_threshold=decision.reject_threshold,
     )
+    if temperature != 1.0:
+        # the activation sees logit ÷ T, not the logit: show that number next to it
+        trace.insert(2, f"logit ÷ T (T = {temperature:g})", logits[0] / temperature)
     st.dataframe(trace.sort_values("score", ascending=False), hide_index=True, width="stretch")
 
 

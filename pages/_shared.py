@@ -87,14 +87,25 @@ def card_summary(card: ModelCard) -> str:
     return f"{card.name} · {card.task} · {card.activation} · {len(card.labels)} labels"
 
 
+# Pages that use no model: the sidebar shows no model picker there.
+MODEL_FREE_PAGES = frozenset({"Scores → labels"})
+
+
 def render_sidebar(page_title: str) -> None:
-    """The shared sidebar: model picker (bound to ``?model=``) and a one-line orientation."""
+    """The shared sidebar: model picker (bound to ``?model=``) and a one-line orientation.
+
+    Pages in :data:`MODEL_FREE_PAGES` (the lesson) get no picker: it would suggest that the
+    page depends on the model. The chosen model is kept for the other pages.
+    """
     listing = model_listing()
     names = own_models_ui.ordered_names(listing)  # bundled first, then own models
     with st.sidebar:
         blurb = PAGE_BLURBS.get(page_title)
         if blurb:
             st.caption(blurb)
+        if page_title in MODEL_FREE_PAGES:
+            st.caption("This page uses no model: every number comes from the table you edit.")
+            return
         if not names:
             st.error(
                 "No usable model was found under the model roots. "
@@ -136,6 +147,19 @@ def render_sidebar(page_title: str) -> None:
             "Showing the first available model instead.",
             icon=":material/error:",
         )
+
+
+PLAYGROUND_TEXT_KEY = "_playground_text"
+
+
+def remember_playground_text(text: str) -> None:
+    """Keep the Playground's current text for other pages (widget state ends with its page)."""
+    st.session_state[PLAYGROUND_TEXT_KEY] = text
+
+
+def playground_text() -> str:
+    """The text last scored in the Playground in this session ("" when none)."""
+    return str(st.session_state.get(PLAYGROUND_TEXT_KEY) or "")
 
 
 def require_card() -> ModelCard:

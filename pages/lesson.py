@@ -10,7 +10,14 @@ from cls_core.modelio.serving import rest_classify_response
 from cls_core.scoring.export_output import ClassificationOutput
 from cls_core.views.charts import lesson_activation_chart
 from cls_core.views.formatting import escape_markdown, join_labels
-from cls_core.views.lesson import DEFAULT_LESSON, client_reading, parse_value_list, run_lesson
+from cls_core.views.lesson import (
+    DEFAULT_LESSON,
+    client_reading,
+    explain_refusal,
+    export_defaults,
+    parse_value_list,
+    run_lesson,
+)
 from pages import _shared
 
 _shared.ensure_router()
@@ -85,11 +92,15 @@ st.altair_chart(
     ),
 )
 if shift != 0.0:
+    softmax_moved = (
+        "did not change the softmax scores"
+        if lesson.softmax_change < 5e-7  # only float rounding: nothing a 6-digit view shows
+        else f"changed the softmax scores by at most {lesson.softmax_change:.6f}"
+    )
     st.info(
-        f"Adding {shift:+g} to every logit changed the softmax scores by at most "
-        f"{lesson.softmax_change:.6f} (softmax is shift-invariant: it only sees differences) "
-        f"but the sigmoid scores by up to {lesson.sigmoid_change:.3f} (each class is judged "
-        "on its own logit).",
+        f"Adding {shift:+g} to every logit {softmax_moved} (softmax is shift-invariant: it "
+        f"only sees differences) but changed the sigmoid scores by up to "
+        f"{lesson.sigmoid_change:.3f} (each class is judged on its own logit).",
         icon=":material/compare_arrows:",
     )
 
@@ -130,8 +141,17 @@ st.markdown(
     "A SavedModel exports these outputs with TensorFlow's `ClassificationOutput`: **scores**, "
     "**classes** (string labels), or both. The choice changes how a client must read them."
 )
-default_scores = ", ".join(f"{s:.2f}" for s in lesson.softmax_scores)
-default_classes = ", ".join(lesson.names)
+# Driven by the table: when the logits, temperature or shift change, the inputs below are
+# refilled with the new softmax scores and names; edits made here last until then.
+defaults = export_defaults(lesson)
+if st.session_state.get("co_defaults") != defaults:
+    st.session_state["co_defaults"] = defaults
+    st.session_state["co_scores"], st.session_state["co_classes"] = defaults
+st.caption(
+    "Filled from the table above: the softmax scores at the current logits, temperature and "
+    "shift, and the class names. Edit them to try other outputs; they follow the table again "
+    "when it changes."
+)
 mode = st.radio(
     "The signature exports",
     ["scores only", "classes only", "scores and classes"],
@@ -142,26 +162,40 @@ mode = st.radio(
 e1, e2 = st.columns(2)
 scores_text = e1.text_input(
     "scores (comma-separated, one example)",
-    default_scores,
     key="co_scores",
     disabled=mode == "classes only",
     help="Try integers such as 1, 0, 0 to see TensorFlow refuse non-float scores.",
 )
 classes_text = e2.text_input(
     "classes (comma-separated)",
-    default_classes,
     key="co_classes",
     disabled=mode == "scores only",
     help="Try class ids such as 0, 1, 2 to see TensorFlow refuse non-string classes.",
 )
 scores_value = None if mode == "classes only" else [parse_value_list(scores_text)]
 classes_value = None if mode == "scores only" else [parse_value_list(classes_text)]
+refusal = None
 try:
     output = ClassificationOutput.from_values(scores=scores_value, classes=classes_value)
-    output.to_rows()  # refuses what TF Serving refuses (rank, float32, widths)
 except (ValueError, TypeError) as exc:
-    st.error("TensorFlow refuses these outputs. Its message:", icon=":material/block:")
-    st.code(str(exc), language=None, wrap_lines=True)
+    refusal = explain_refusal(exc, serving=False)
+else:
+    try:
+        output.to_rows()  # refuses what TF Serving refuses (rank, float32, widths)
+    except (ValueError, TypeError) as exc:
+        refusal = explain_refusal(exc, serving=True)
+if refusal is not None:
+    st.error(f"{refusal.who} refuses these outputs.", icon=":material/block:")
+    if refusal.their_text is not None:
+        st.markdown("TensorFlow's own message:")
+        st.code(refusal.their_text, language=None, wrap_lines=True)
+    if refusal.our_text is not None:
+        st.markdown(
+            "Our addition (the value it saw):"
+            if refusal.their_text is not None
+            else "The rule, in our words (TF Serving answers a classify request with an error):"
+        )
+        st.code(refusal.our_text, language=None, wrap_lines=True)
 else:
     st.info(output.describe(), icon=":material/menu_book:")
     st.markdown(

@@ -30,6 +30,7 @@ st.caption(
 own_models_ui.recovered_logits_note(card)
 
 if card.examples:
+    ui.forget_stale_preset(card.name)  # an edited text is no longer the chosen example
     st.selectbox(
         "Try an example",
         [None, *card.examples],
@@ -54,6 +55,7 @@ st.text_area(
 )
 st.button("Score", type="primary", icon=":material/play_arrow:")
 text = st.session_state.get("text") or ""
+_shared.remember_playground_text(text)  # the Signature inspector starts from it
 
 try:
     logits, _, truncated = _shared.predict_texts(card, [text])
@@ -99,7 +101,12 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
 
     thresholds, reject = ui.threshold_controls(card, view.rule)
     decision = decide_view(view, card.labels, thresholds=thresholds, reject_threshold=reject)
-    st.markdown(f"### {escape_markdown(decision.sentence())}")
+    prior = not text.strip()  # no evidence: the scores are the model's prior, not a prediction
+    if prior:
+        st.markdown("### No text yet: the model's prior")
+        st.caption(escape_markdown(ui.prior_sentence(card, view)))
+    else:
+        st.markdown(f"### {escape_markdown(decision.sentence())}")
     st.caption(escape_markdown(view.explanation))
 
     n = len(card.labels)
@@ -111,7 +118,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
         score_bar_spec(
             card.labels,
             view.values[0],
-            fired=decision.fired,
+            fired=None if prior else decision.fired,
             thresholds=decision.thresholds,
             reject_threshold=decision.reject_threshold,
             sort=order,
@@ -119,6 +126,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
             logits=logits[0],
             value_title="logit" if view.rule == "none" else f"{view.activation} score",
             domain=None if view.rule == "none" else (0.0, 1.0),
+            zero_label="0 = sigmoid score 0.5" if card.activation == "sigmoid" else "0",
         ),
         width="stretch",
     )
@@ -130,7 +138,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
         bind="query-params",
     )
     renderers = (
-        lambda: ui.trace_tab(card, logits, view, decision),
+        lambda: ui.trace_tab(card, logits, view, decision, temperature),
         lambda: ui.word_importance_section(card, text, view, temperature),
         lambda: ui.compare_tab(card, view, decision, thresholds, reject, temperature),
         lambda: ui.model_comparison_section(card, text),

@@ -10,7 +10,8 @@ import streamlit as st
 from cls_core.errors import ModelLoadError
 from cls_core.modelio import serving
 from cls_core.modelio.registry import MAX_TEXT_CHARS
-from cls_core.views.formatting import code_span, escape_markdown
+from cls_core.views.formatting import code_span, escape_markdown, plain_code
+from cls_core.views.score_view import serving_thresholds_table
 from pages import _decision_ui as decision_ui
 from pages import _own_models_ui as own_models_ui
 from pages import _shared
@@ -60,11 +61,19 @@ with right:
     else:
         st.code(serving.proto_text(stored.signature_def), language=None, height=320)
 
+# The round trip starts from the Playground's current text (an example when it is empty);
+# when the Playground's text changes, the box follows it; edits here last until then.
+text_key, seed_key = f"sig_text.{card.name}", f"sig_seed.{card.name}"
+seed = _shared.playground_text()[:MAX_TEXT_CHARS] or (
+    card.examples[0] if card.examples else "hello"
+)
+if st.session_state.get(seed_key) != seed:
+    st.session_state[seed_key] = st.session_state[text_key] = seed
 text = st.text_input(
     "Text for the round trip",
-    card.examples[0] if card.examples else "hello",
-    key=f"sig_text.{card.name}",
+    key=text_key,
     max_chars=MAX_TEXT_CHARS,
+    help="Starts as the Playground's current text (an example when that is empty).",
 )
 try:
     example = serving.serialize_text_example(text)
@@ -88,8 +97,9 @@ if stored is not None:
                 "": [
                     "pass" if r.passed else ("FAIL" if r.passed is False else "n/a") for r in lint
                 ],
-                "rule": [r.rule for r in lint],
-                "why": [r.explanation for r in lint],
+                # table cells are plain text: names in quotes, not literal backticks
+                "rule": [plain_code(r.rule) for r in lint],
+                "why": [plain_code(r.explanation) for r in lint],
             }
         ),
         hide_index=True,
@@ -130,5 +140,34 @@ with grpc_tab:
     st.code(serving.grpc_response_text(classes, scores, model_name=card.name), language=None)
 with curl_tab:
     st.code(serving.curl_command(card.name, request), language="bash", wrap_lines=True)
+
+if card.task == "multi-label" and card.thresholds:
+    st.subheader("4 · Per-class thresholds: the client applies them")
+    st.warning(
+        "This model is multi-label (sigmoid): TF Serving's classify API returns a score for "
+        "every class and decides nothing. A TF Serving client has to apply the per-class "
+        "thresholds itself: class c fires when its score ≥ its threshold. These are the "
+        "model card's thresholds (tuned on the dev split); a thresholds.json from Threshold "
+        "tuning is applied the same way.",
+        icon=":material/rule:",
+    )
+    st.dataframe(
+        serving_thresholds_table(card.labels, card.thresholds, classes, scores),
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(card.labels)),
+        column_config={
+            "threshold": st.column_config.NumberColumn(format="%.4f"),
+            "score": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+elif card.reject_threshold:
+    st.subheader("4 · The reject threshold: the client applies it")
+    st.warning(
+        "TF Serving returns every class's score and decides nothing: a client that wants this "
+        f"model's reject rule must apply it itself (answer the top class only when its score "
+        f"≥ {card.reject_threshold:.4f}, otherwise abstain).",
+        icon=":material/rule:",
+    )
 
 decision_ui.decision_signature_section(card, signatures, text)

@@ -15,7 +15,7 @@ import streamlit as st
 from cls_core.errors import ModelLoadError
 from cls_core.evaluation.evaldata import EvalDataError
 from cls_core.evaluation.thresholds import few_positive_warnings
-from cls_core.views.formatting import code_span, escape_markdown
+from cls_core.views.formatting import code_span, count_noun, escape_markdown
 from pages import _shared
 from pages._thresholds import (
     calibration,
@@ -68,7 +68,8 @@ data.scores_assumption(eval_set)
 data.data_report(eval_set.report)
 warnings = few_positive_warnings(eval_set.evaluation.support, eval_set.labels)
 if warnings:
-    with st.expander(f"⚠ {len(warnings)} classes have fewer than 10 positives", expanded=False):
+    few = count_noun(len(warnings), "class has", "classes have")
+    with st.expander(f"⚠ {few} fewer than 10 positives", expanded=False):
         st.markdown("\n".join(f"- {escape_markdown(w)}" for w in warnings))
 
 

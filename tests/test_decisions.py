@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from cls_core.scoring.decisions import (
+    LEAD,
+    TO_THRESHOLD,
     decision_trace,
     multiclass_decide,
     multilabel_decide,
@@ -128,15 +130,27 @@ def test_decision_trace_multilabel() -> None:
         thresholds=[0.5, 0.1, 0.7],
         logits=[2.2, -2.2, 0.4],
     )
-    assert list(trace.columns) == ["label", "logit", "score", "threshold", "margin", "fired"]
+    assert list(trace.columns) == [
+        "label",
+        "logit",
+        "score",
+        "threshold",
+        "score − threshold",
+        "fired",
+    ]
     assert trace["fired"].tolist() == [True, True, False]
-    np.testing.assert_allclose(trace["margin"], [0.4, 0.0, -0.1], atol=1e-12)
+    np.testing.assert_allclose(trace[TO_THRESHOLD], [0.4, 0.0, -0.1], atol=1e-12)
+    assert LEAD not in trace.columns  # a multi-label class has no runner-up
 
 
 def test_decision_trace_multiclass() -> None:
     trace = decision_trace([0.2, 0.5, 0.3], LABELS, task="multi-class", reject_threshold=0.6)
     assert "logit" not in trace.columns
-    np.testing.assert_allclose(trace["margin"], [-0.3, 0.2, -0.2], atol=1e-12)
+    np.testing.assert_allclose(trace[LEAD], [-0.3, 0.2, -0.2], atol=1e-12)
+    # with a reject threshold, the distance to it is shown too (and named differently)
+    np.testing.assert_allclose(trace[TO_THRESHOLD], [-0.4, -0.1, -0.3], atol=1e-12)
+    assert LEAD == "score − runner-up" and TO_THRESHOLD == "score − threshold"
+    assert TO_THRESHOLD not in decision_trace([0.2, 0.5, 0.3], LABELS, task="multi-class")
     assert trace["fired"].tolist() == [False, False, False]  # abstains: 0.5 < 0.6
     assert decision_trace([0.2, 0.5, 0.3], LABELS, task="multi-class")["fired"].tolist() == [
         False,

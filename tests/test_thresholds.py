@@ -188,6 +188,9 @@ def test_few_positive_warnings() -> None:
         "class 'a' has no positive examples: recall and F1 are undefined (reported as 0)",
         "class 'b' has only 3 positive examples (< 10): its threshold and metrics are unreliable",
     )
+    assert few_positive_warnings([1], ["a"]) == (
+        "class 'a' has only 1 positive example (< 10): its threshold and metrics are unreliable",
+    )
     scores, truth = _synthetic()
     truth[:, 2] = False
     truth[:4, 2] = True
@@ -328,7 +331,14 @@ def _doc(**changes: object) -> bytes:
         (
             _doc(),
             {"labels": ["a", "c"]},
-            r"do not match the model's 2 labels \(missing \['c'\], unexpected \['b'\]\)",
+            r"do not match the model's 2 labels \(missing 'c'; unexpected 'b'\)",
+        ),
+        # only one side differs: no empty "missing []" part
+        (_doc(), {"labels": ["a", "b", "c"]}, r"3 labels \(missing 'c'\)$"),
+        (
+            _doc(),
+            {"labels": ["a"]},
+            r"its 2 labels do not match the model's 1 label \(unexpected 'b'\)$",
         ),
         (_doc(), {"labels": ["b", "a"]}, r"same labels in a different order"),
         (_doc(), {"model": "ekman"}, r"made for model 'goemotions', not 'ekman'"),

@@ -177,7 +177,7 @@ def test_playground_query_params() -> None:
     )
     assert params == {
         "model": "goemotions",
-        "t.goemotions.a": "0.123",
+        "t.goemotions.a": "0.1234",  # exact, not rounded to the sliders' step
         "t.goemotions.b": "1",
         "t.goemotions.c": "0",
     }

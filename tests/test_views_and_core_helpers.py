@@ -144,7 +144,12 @@ def test_lesson_default_and_shift() -> None:
         (["a"], [1.0], [0.5], r"the lesson needs at least 2 classes; got 1"),
         (["a", " "], [1.0, 2.0], [0.5, 0.5], r"row 2: the class name is empty"),
         (["a", None], [1.0, 2.0], [0.5, 0.5], r"row 2: the class name is empty"),
-        (["a", "a"], [1.0, 2.0], [0.5, 0.5], r"`labels` must be unique; got duplicates \['a'\]"),
+        (
+            ["a", " a"],
+            [1.0, 2.0],
+            [0.5, 0.5],
+            r"^row 2: the class name “a” is already used in row 1; every class needs its own name$",
+        ),
         (["a", "b"], [1.0, "x"], [0.5, 0.5], r"row 2: logit must be a number; got 'x'"),
         (["a", "b"], [1.0, float("nan")], [0.5, 0.5], r"row 2: logit must be a finite number"),
         (["a", "b"], [1.0, 2.0], [0.5, 1.5], r"row 2: threshold must be in \[0, 1\]; got 1.5"),

@@ -737,6 +737,10 @@ def bootstrap_intervals(
     )
 
 
+def _labels_text(n: int) -> str:
+    return f"{n} label" if n == 1 else f"{n} labels"
+
+
 def few_positive_warnings(
     support: npt.ArrayLike, labels: Sequence[str], *, min_positives: int = 10
 ) -> tuple[str, ...]:
@@ -755,8 +759,9 @@ def few_positive_warnings(
                 f"class {label!r} has no positive examples: recall and F1 are undefined (reported as 0)"
             )
         elif count < min_positives:
+            examples = "positive example" if count == 1 else "positive examples"
             out.append(
-                f"class {label!r} has only {count} positive examples (< {min_positives}): "
+                f"class {label!r} has only {count} {examples} (< {min_positives}): "
                 "its threshold and metrics are unreliable"
             )
     return tuple(out)
@@ -1202,13 +1207,16 @@ def read_thresholds_json(
         if expected != names:
             missing = [x for x in expected if x not in names]
             extra = [x for x in names if x not in expected]
-            detail = (
-                f"missing {missing[:10]}, unexpected {extra[:10]}"
-                if missing or extra
-                else "same labels in a different order"
-            )
+            parts = [
+                f"{what} {', '.join(repr(x)[:60] for x in names_[:10])}"
+                + (f" and {len(names_) - 10} more" if len(names_) > 10 else "")
+                for what, names_ in (("missing", missing), ("unexpected", extra))
+                if names_
+            ]
+            detail = "; ".join(parts) or "same labels in a different order"
             raise ValueError(
-                f"{name}: its {len(names)} labels do not match the model's {len(expected)} labels ({detail})"
+                f"{name}: its {_labels_text(len(names))} do not match the model's "
+                f"{_labels_text(len(expected))} ({detail})"
             )
     if model is not None and file_model is not None and file_model != model:
         raise ValueError(f"{name}: it was made for model {file_model!r}, not {model!r}")

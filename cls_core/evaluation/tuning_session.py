@@ -292,15 +292,19 @@ def playground_query_params(
     *,
     task: Task,
     reject_threshold: float | None = None,
+    source: str | None = None,
 ) -> dict[str, str]:
     """URL query parameters that open the Playground with these thresholds.
 
     The Playground binds its sliders to the URL: multi-label thresholds to
-    ``t.<model>.<label>``, the multi-class reject threshold to ``reject.<model>``. Its
-    sliders span [0, 1] in steps of :data:`PLAYGROUND_STEP`, so values are clipped and
-    rounded to that grid. Multi-class per-class (winner) thresholds go to
-    ``t.<model>.<label>`` too, where the Playground applies them without sliders; zeros are
-    left out.
+    ``t.<model>.<label>``, the multi-class reject threshold to ``reject.<model>``. Values
+    are carried exactly (the shortest text that reads back as the same float), only
+    clipped to the sliders' [0, 1]: rounding to the sliders' step would move a threshold
+    below an example scoring exactly at it, and its decision would change. Multi-class
+    per-class (winner) thresholds go to ``t.<model>.<label>`` too, where the Playground
+    applies them without sliders; zeros are left out. ``source`` (e.g. "Threshold tuning
+    on goemotions dev split") goes to ``thresholds_from``, so the Playground can say where
+    its thresholds came from.
 
     Raises
     ------
@@ -313,6 +317,8 @@ def playground_query_params(
             f"`thresholds` must have one value per label ({len(labels)}); got {values.shape[0]}"
         )
     params = {"model": model}
+    if source:
+        params["thresholds_from"] = source
     if task == "multi-label":
         for label, value in zip(labels, values, strict=True):
             params[f"t.{model}.{label}"] = _slider_value(value)
@@ -328,10 +334,9 @@ def playground_query_params(
 
 
 def _slider_value(value: float) -> str:
+    """``value`` clipped to [0, 1], as the shortest text that reads back exactly (repr)."""
     clipped = min(1.0, max(0.0, float(value))) if math.isfinite(value) else float(value > 0)
-    return (
-        f"{round(clipped / PLAYGROUND_STEP) * PLAYGROUND_STEP:.3f}".rstrip("0").rstrip(".") or "0"
-    )
+    return "0" if clipped == 0.0 else "1" if clipped == 1.0 else repr(clipped)
 
 
 def thresholds_json_text(

@@ -15,14 +15,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "LEAD",
     "TASKS",
+    "TO_THRESHOLD",
     "Task",
     "decision_trace",
     "multiclass_decide",
@@ -33,6 +35,10 @@ __all__ = [
 
 Task = Literal["multi-class", "multi-label"]
 TASKS: tuple[Task, ...] = ("multi-class", "multi-label")
+
+# Column names of the decision trace's two distances (different quantities, different names).
+TO_THRESHOLD: Final = "score − threshold"
+LEAD: Final = "score − runner-up"
 
 
 def validate_labels(labels: Sequence[str], n_classes: int | None = None) -> tuple[str, ...]:
@@ -261,10 +267,15 @@ def decision_trace(
     - ``threshold``: the class threshold (multi-label); for multi-class the score the class
       must reach when it wins (``max(thresholds[c], reject_threshold)``), NaN when none is
       set;
-    - ``margin``: multi-label ``score - threshold`` (>= 0 means fired); multi-class
-      ``score - best other score`` (how far ahead of the competition the class is;
-      positive only for the winner);
+    - ``score − threshold`` (:data:`TO_THRESHOLD`): multi-label, >= 0 means fired;
+      multi-class only when a threshold applies (a reject or per-class threshold), the
+      distance of each class's score to the score it would need to be output;
+    - ``score − runner-up`` (:data:`LEAD`, multi-class only): ``score - best other score``,
+      how far ahead of the competition the class is (positive only for the winner);
     - ``fired``: bool.
+
+    The two distances have different names on purpose: a multi-label class is judged
+    against its own threshold, a multi-class class against the other classes first.
 
     Raises
     ------
@@ -293,7 +304,7 @@ def decision_trace(
             raise ValueError("`thresholds` are required for a multi-label decision trace")
         cut = _as_thresholds(thresholds, n)
         columns["threshold"] = cut
-        columns["margin"] = row - cut
+        columns[TO_THRESHOLD] = row - cut
         columns["fired"] = row >= cut
     else:
         winner = int(np.argmax(row))
@@ -304,7 +315,9 @@ def decision_trace(
             others = np.zeros(1)
         cuts = _winner_cuts(n, reject_threshold=reject_threshold, thresholds=thresholds)
         columns["threshold"] = np.full(n, np.nan) if cuts is None else cuts
-        columns["margin"] = row - others
+        columns[LEAD] = row - others
+        if cuts is not None:
+            columns[TO_THRESHOLD] = row - cuts
         fired = np.zeros(n, dtype=bool)
         fired[winner] = cuts is None or row[winner] >= cuts[winner]
         columns["fired"] = fired

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cls_core.views.formatting import THRESHOLD_D3_FORMAT
+
 __all__ = [
     "COLORS",
     "cardinality_chart",
@@ -84,6 +86,7 @@ def score_bar_spec(
     value_title: str = "score",
     domain: tuple[float, float] | None = (0.0, 1.0),
     logits: npt.ArrayLike | None = None,
+    zero_label: str = "0",
 ) -> dict[str, Any]:
     """The score bar chart as a plain Vega-Lite dict (what the Playground draws).
 
@@ -108,9 +111,14 @@ def score_bar_spec(
     value_title : str
         Axis title for the values.
     domain : (low, high) or None
-        The x-axis domain; (0, 1) for scores, None to fit raw logits.
+        The x-axis domain; (0, 1) for scores, None to fit raw logits. Raw logits are drawn
+        from a labelled zero rule, the highest one in the "fired" colour (status
+        ``"highest logit"``, the others ``"other"``) and without a fires/does-not-fire
+        legend: no label is decided on logits, so nothing can fire.
     logits : array-like of shape (n_classes,), optional
         Shown in the tooltip.
+    zero_label : str
+        The text at the zero rule of a raw-logits chart (e.g. ``"0 = sigmoid 0.5"``).
 
     Returns
     -------
@@ -125,6 +133,12 @@ def score_bar_spec(
     cuts = None if thresholds is None else np.asarray(thresholds, dtype=np.float64).reshape(-1)
     raw = None if logits is None else np.asarray(logits, dtype=np.float64).reshape(-1)
     ranking = np.argsort(-values, kind="stable")
+    raw_logits = domain is None
+    if raw_logits:  # nothing fires on logits: mark the highest one instead
+        flags = np.zeros(n, bool)
+        if n and np.isfinite(values[ranking[0]]):
+            flags[ranking[0]] = True
+    statuses = ("highest logit", "other") if raw_logits else ("fires", "does not fire")
     rank = np.empty(n, dtype=int)
     rank[ranking] = np.arange(1, n + 1)
     order = _order(values, sort)
@@ -138,7 +152,7 @@ def score_bar_spec(
             "class_id": i,
             "value": _finite(values[i]),
             "rank": int(rank[i]),
-            "status": "fires" if flags[i] else "does not fire",
+            "status": statuses[0] if flags[i] else statuses[1],
         }
         if cuts is not None:
             row["threshold"] = _finite(cuts[i])
@@ -163,7 +177,9 @@ def score_bar_spec(
     if raw is not None:
         tooltip.append({"field": "logit", "type": "quantitative", "format": ".3f"})
     if cuts is not None:
-        tooltip.append({"field": "threshold", "type": "quantitative", "format": ".3f"})
+        tooltip.append(
+            {"field": "threshold", "type": "quantitative", "format": THRESHOLD_D3_FORMAT}
+        )
     layers: list[dict[str, Any]] = [
         {
             "mark": {"type": "bar", "cornerRadiusEnd": 2},
@@ -179,10 +195,10 @@ def score_bar_spec(
                     "field": "status",
                     "type": "nominal",
                     "scale": {
-                        "domain": ["fires", "does not fire"],
+                        "domain": list(statuses),
                         "range": [COLORS["fired"], COLORS["other"]],
                     },
-                    "legend": {"title": None, "orient": "bottom"},
+                    "legend": None if raw_logits else {"title": None, "orient": "bottom"},
                 },
                 "tooltip": tooltip,
             },
@@ -203,7 +219,41 @@ def score_bar_spec(
                 "encoding": {
                     "x": {"field": "threshold", "type": "quantitative"},
                     "y": y,
-                    "tooltip": [{"field": "threshold", "type": "quantitative", "format": ".3f"}],
+                    "tooltip": [
+                        {
+                            "field": "threshold",
+                            "type": "quantitative",
+                            "format": THRESHOLD_D3_FORMAT,
+                        }
+                    ],
+                },
+            }
+        )
+    if raw_logits:
+        zero = {"data": {"values": [{"zero": 0.0, "text": zero_label}]}}
+        layers.append(
+            {
+                **zero,
+                "mark": {"type": "rule", "color": COLORS["threshold"], "strokeWidth": 1.5},
+                "encoding": {"x": {"field": "zero", "type": "quantitative"}},
+            }
+        )
+        layers.append(
+            {
+                **zero,
+                "mark": {
+                    "type": "text",
+                    "align": "left",
+                    "baseline": "bottom",
+                    "dx": 3,
+                    "y": 0,
+                    "dy": -2,
+                    "fontSize": 11,
+                    "color": COLORS["threshold"],
+                },
+                "encoding": {
+                    "x": {"field": "zero", "type": "quantitative"},
+                    "text": {"field": "text", "type": "nominal"},
                 },
             }
         )
@@ -220,7 +270,11 @@ def score_bar_spec(
                 "encoding": {
                     "x": {"field": "reject_threshold", "type": "quantitative"},
                     "tooltip": [
-                        {"field": "reject_threshold", "type": "quantitative", "format": ".3f"}
+                        {
+                            "field": "reject_threshold",
+                            "type": "quantitative",
+                            "format": THRESHOLD_D3_FORMAT,
+                        }
                     ],
                 },
             }
@@ -946,7 +1000,7 @@ def cardinality_spec(curve: Any, *, threshold: float | None = None) -> dict[str,
                 axis={"titleColor": blue, "title": "mean predicted labels"},
             ),
             "tooltip": [
-                _tip("threshold", format=".3f"),
+                _tip("threshold", format=THRESHOLD_D3_FORMAT),
                 _tip("mean predicted labels", format=".3f"),
                 _tip("share with no label", format=".1%"),
             ],

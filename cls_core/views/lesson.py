@@ -20,7 +20,10 @@ from cls_core.scoring.export_output import ClassificationOutput
 __all__ = [
     "DEFAULT_LESSON",
     "LessonResult",
+    "Refusal",
     "client_reading",
+    "explain_refusal",
+    "export_defaults",
     "parse_value_list",
     "run_lesson",
 ]
@@ -42,7 +45,8 @@ class LessonResult:
     ----------
     names : class names, class-id order
     logits : the logits as entered
-    shifted : ``logits + shift`` (what the activations see, before the temperature)
+    shifted : ``logits + shift`` (before the temperature)
+    temperature : the temperature; the activations receive ``shifted / temperature``
     softmax_scores, sigmoid_scores : ndarray of shape (n_classes,)
     softmax_sum, sigmoid_sum : float
     winner : the softmax arg-max class
@@ -55,6 +59,7 @@ class LessonResult:
     names: tuple[str, ...]
     logits: npt.NDArray[np.float64]
     shifted: npt.NDArray[np.float64]
+    temperature: float
     softmax_scores: npt.NDArray[np.floating[Any]]
     sigmoid_scores: npt.NDArray[np.floating[Any]]
     thresholds: npt.NDArray[np.float64]
@@ -105,6 +110,14 @@ def run_lesson(
         if not text:
             raise ValueError(f"row {i + 1}: the class name is empty")
         clean_names.append(text)
+    first_row: dict[str, int] = {}
+    for i, text in enumerate(clean_names):
+        if text in first_row:
+            raise ValueError(
+                f"row {i + 1}: the class name “{text}” is already used in row "
+                f"{first_row[text] + 1}; every class needs its own name"
+            )
+        first_row[text] = i
     labels = validate_labels(clean_names)
     values = _numbers("logit", logits)
     cuts = _numbers("threshold", thresholds)
@@ -120,11 +133,13 @@ def run_lesson(
     sig0 = sigmoid(values, temperature=temperature)
     winner = multiclass_decide(soft, labels)[0]
     fired = tuple(multilabel_decide(sig, labels, cuts)[0])
+    columns: dict[str, Any] = {"class": labels, "logit": values, "logit + shift": shifted}
+    if temperature != 1.0:
+        # what the activations actually receive
+        columns[f"(logit + shift) ÷ T (T = {temperature:g})"] = shifted / temperature
     table = pd.DataFrame(
         {
-            "class": labels,
-            "logit": values,
-            "logit + shift": shifted,
+            **columns,
             "softmax": soft,
             "sigmoid": sig,
             "threshold": cuts,
@@ -136,6 +151,7 @@ def run_lesson(
         names=labels,
         logits=values,
         shifted=shifted,
+        temperature=float(temperature),
         softmax_scores=soft,
         sigmoid_scores=sig,
         thresholds=cuts,
@@ -213,3 +229,80 @@ def client_reading(output: ClassificationOutput, label_vocab: Sequence[str]) -> 
     return pd.DataFrame(
         {"label": [label for label, _ in rows], "score": [score for _, score in rows]}
     )
+
+
+def export_defaults(lesson: LessonResult) -> tuple[str, str]:
+    """The ClassificationOutput explorer's inputs for the lesson's current logits.
+
+    Returns the softmax scores (3 decimals, class-id order) and the class names, each
+    comma-separated: the explorer shows what a SavedModel exporting this softmax would send.
+    """
+    scores = ", ".join(f"{s:.3f}" for s in lesson.softmax_scores)
+    return scores, ", ".join(lesson.names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    """Who refuses a ClassificationOutput, and in whose words.
+
+    Attributes
+    ----------
+    who : "TensorFlow's ClassificationOutput" or "TF Serving's classify API"
+    their_text : the refusing code's own message (TensorFlow's exact text), or None when
+        the rule is TF Serving's and the message is ours
+    our_text : what this project adds (the value it saw, the argument's name), or the whole
+        message when ``their_text`` is None
+    """
+
+    who: str
+    their_text: str | None
+    our_text: str | None
+
+
+# TensorFlow's messages that this project's ClassificationOutput reproduces word for word
+# (tensorflow/python/saved_model/model_utils/export_output.py and tf.constant's conversion).
+_TF_PREFIXES = (
+    "Classification scores must be a float32 Tensor",
+    "Classification classes must be a string Tensor",
+    "Cannot create a ClassificationOutput with empty arguments.",
+    "Can't convert non-rectangular Python sequence to Tensor",
+    "Can't convert Python sequence with mixed types to Tensor",
+    "Attempt to convert a value",
+)
+
+
+def explain_refusal(exc: Exception, *, serving: bool) -> Refusal:
+    """Split an error of the lesson's ClassificationOutput explorer by who raised it.
+
+    Parameters
+    ----------
+    exc : the ``ValueError``/``TypeError`` raised
+    serving : True when it came from ``ClassificationOutput.to_rows`` (TF Serving's rules:
+        rank 2, float32 scores, equal widths), False when from building the output
+        (TensorFlow's own checks)
+
+    Examples
+    --------
+    >>> r = explain_refusal(ValueError("Classification scores must be a float32 Tensor; "
+    ...     "got a numpy array of dtype int32 and shape (1, 2)"), serving=False)
+    >>> r.their_text, r.our_text
+    ('Classification scores must be a float32 Tensor; got <the tensor>', 'got a numpy array of dtype int32 and shape (1, 2)')
+    """
+    message = str(exc)
+    if serving or not message.startswith(_TF_PREFIXES):
+        return Refusal(who="TF Serving's classify API", their_text=None, our_text=message)
+    if "; got " in message:
+        head, tail = message.split("; got ", 1)
+        return Refusal(
+            who="TensorFlow's ClassificationOutput",
+            their_text=f"{head}; got <the tensor>",
+            our_text=f"got {tail}",
+        )
+    if message.endswith("`).") and " (`" in message:
+        head, name = message[: -len("`).")].rsplit(" (`", 1)
+        return Refusal(
+            who="TensorFlow's ClassificationOutput",
+            their_text=f"{head}.",
+            our_text=f"in `{name}`",
+        )
+    return Refusal(who="TensorFlow's ClassificationOutput", their_text=message, our_text=None)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from cls_core.scoring.activations import apply_activation
 from cls_core.scoring.decisions import multiclass_decide, multilabel_decide, validate_labels
@@ -25,6 +26,7 @@ __all__ = [
     "ViewKind",
     "decide_view",
     "result_record",
+    "serving_thresholds_table",
     "view_scores",
 ]
 
@@ -104,11 +106,19 @@ def view_scores(
 
 def _explain(model: str, kind: str, temperature: float) -> str:
     parts: list[str] = []
-    if kind == "none":
+    if kind == "none" and model == "softmax":
         parts.append(
-            "These are the raw logits, before any activation: unbounded numbers where only "
-            "differences matter. No labels are decided on logits here; switch back to scores "
-            "to apply thresholds."
+            "These are the raw logits, before the model's softmax: unbounded numbers where "
+            "only differences between classes matter (adding the same amount to every logit "
+            "leaves the softmax scores unchanged), and the highest logit is the top class. No "
+            "labels are decided on logits here; switch back to scores to apply thresholds."
+        )
+    elif kind == "none":
+        parts.append(
+            "These are the raw logits, before the model's sigmoid: unbounded numbers where each "
+            "logit's own sign decides (above 0 means a sigmoid score above 0.5; the other "
+            "classes do not matter). No labels are decided on logits here; switch back to "
+            "scores to apply the per-class thresholds."
         )
     elif kind == model == "softmax":
         parts.append(
@@ -270,3 +280,51 @@ def result_record(
         labels[i]: float(v) for i, v in enumerate(np.asarray(logits, dtype=float).reshape(-1))
     }
     return record
+
+
+def serving_thresholds_table(
+    labels: Sequence[str],
+    thresholds: Sequence[float],
+    classes: npt.ArrayLike,
+    scores: npt.ArrayLike,
+) -> pd.DataFrame:
+    """What a TF Serving client of a multi-label model must do with one classify result.
+
+    Parameters
+    ----------
+    labels : the model's class names, class-id order
+    thresholds : one threshold per class (a class fires when ``score >= threshold``)
+    classes : array-like of shape (1, n_classes), str or bytes: the returned labels
+    scores : array-like of shape (1, n_classes): the returned scores, paired with ``classes``
+
+    Returns
+    -------
+    DataFrame with one row per class in class-id order: ``label``, ``threshold``, ``score``
+    (looked up by label, as a client must) and ``fires``.
+
+    Raises
+    ------
+    ValueError
+        ``thresholds`` not one per label, or the result does not hold each label once.
+    """
+    names = validate_labels(labels)
+    cuts = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if cuts.shape[0] != len(names):
+        raise ValueError(
+            f"`thresholds` must have one value per label ({len(names)}); got {cuts.shape[0]}"
+        )
+    returned = [
+        c.decode("utf-8") if isinstance(c, bytes) else str(c)
+        for c in np.asarray(classes, dtype=object).reshape(-1)
+    ]
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    by_label = dict(zip(returned, values.tolist(), strict=True))
+    if sorted(by_label) != sorted(names) or len(returned) != len(names):
+        raise ValueError(
+            f"`classes` must hold each of the {len(names)} labels once; got {len(returned)} "
+            "classes that do not match them"
+        )
+    row = np.array([by_label[name] for name in names])
+    return pd.DataFrame(
+        {"label": list(names), "threshold": cuts, "score": row, "fires": row >= cuts}
+    )

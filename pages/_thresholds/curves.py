@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cls_core.views import charts
+from cls_core.views.formatting import threshold_text
 from pages._thresholds.session import Tuning, chart_block, operating_threshold, ranking
 
 
@@ -18,7 +19,7 @@ def curves_section(t: Tuning, focus: int) -> None:
         f"(all classes: AP micro {rank.micro_average_precision:.3f}, macro "
         f"{rank.macro_average_precision:.3f}; ROC-AUC micro {rank.micro_roc_auc:.3f}, "
         f"macro {rank.macro_roc_auc:.3f}). The red diamond is the current threshold "
-        f"({at:.3f})."
+        f"({threshold_text(at)})."
         + (
             " Multi-class curves follow the decision rule: a class is predicted only where it "
             "is the top class, so its recall can stop short of 1. AP/ROC-AUC rank all examples."

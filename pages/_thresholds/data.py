@@ -11,6 +11,7 @@ from cls_core.evaluation.demo_data import DEMO_MODELS
 from cls_core.evaluation.thresholds import sha256_of
 from cls_core.modelio.datasets import bundled_eval_splits
 from cls_core.modelio.registry import ModelCard
+from cls_core.views.formatting import count_noun
 from pages._thresholds.loaders import (
     bundled_split_bytes,
     demo_set_bytes,
@@ -181,7 +182,7 @@ def data_report(report: Any) -> None:
     counts = pd.DataFrame(
         {"label": list(report.label_counts), "examples": list(report.label_counts.values())}
     ).sort_values("examples", ascending=False)
-    with st.expander(f"Label counts ({len(counts)} classes)"):
+    with st.expander(f"Label counts ({count_noun(len(counts), 'class', 'classes')})"):
         st.dataframe(
             counts,
             hide_index=True,

@@ -78,16 +78,26 @@ def export_section(t: Tuning, metrics: Any) -> None:
         st.page_link(
             "pages/playground.py",
             label="Use these thresholds in the Playground",
-            icon=":material/open_in_new:",
+            icon=":material/arrow_forward:",  # opens in this tab
             query_params=ts.playground_query_params(
-                card.name, labels, t.thr, task=t.ev.task, reject_threshold=t.reject
+                card.name,
+                labels,
+                t.thr,
+                task=t.ev.task,
+                reject_threshold=t.reject,
+                source=f"Threshold tuning on {t.evs.name}",
             ),
         )
-        if t.multi_class:
-            st.caption(
-                "The link carries the reject threshold and every non-zero per-class "
-                "threshold (the Playground applies those without sliders)."
+        st.caption(
+            "The link carries the thresholds exactly, not rounded, so every decision on this "
+            "data stays the same in the Playground."
+            + (
+                " It holds the reject threshold and every non-zero per-class threshold (the "
+                "Playground applies those without sliders)."
+                if t.multi_class
+                else ""
             )
+        )
         savedmodel_export_section(t, doc_text)
     else:
         st.caption("These labels are not the selected model's, so there is no Playground link.")

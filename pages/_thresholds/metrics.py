@@ -9,7 +9,7 @@ import streamlit as st
 
 from cls_core.evaluation import tuning_session as ts
 from cls_core.views import charts
-from cls_core.views.formatting import code_span
+from cls_core.views.formatting import THRESHOLD_FORMAT, code_span
 from pages._thresholds.session import Tuning, chart_block, ranking
 
 
@@ -28,6 +28,7 @@ def metrics_section(t: Tuning, metrics: Any) -> None:
                 for c in table.columns
                 if table[c].dtype.kind == "f"
             },
+            "threshold": st.column_config.NumberColumn(format=THRESHOLD_FORMAT),
             "ap": st.column_config.NumberColumn("AP", format="%.3f"),
             "roc_auc": st.column_config.NumberColumn("ROC-AUC", format="%.3f"),
         },

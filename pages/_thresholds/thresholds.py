@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from cls_core.evaluation import tuning_session as ts
+from cls_core.views.formatting import THRESHOLD_FORMAT
 from pages._thresholds.session import Tuning, mark_changed
 
 
@@ -70,7 +71,7 @@ def threshold_controls(t: Tuning) -> int:
             height=320,
             column_config={
                 "threshold": st.column_config.NumberColumn(
-                    min_value=0.0, max_value=1.0, step=0.001, format="%.3f"
+                    min_value=0.0, max_value=1.0, format=THRESHOLD_FORMAT
                 )
             },
         )
@@ -95,7 +96,7 @@ def threshold_controls(t: Tuning) -> int:
             1.0,
             float(np.clip(t.thr[focus], 0.0, 1.0)),
             0.001,
-            format="%.3f",
+            format=THRESHOLD_FORMAT,
             key=slider_key,
             on_change=_on_slider,
             args=(state, slider_key, focus),
@@ -109,7 +110,7 @@ def threshold_controls(t: Tuning) -> int:
                 0.0,
                 1.0,
                 step=0.001,
-                format="%.3f",
+                format=THRESHOLD_FORMAT,
                 key=reject_key,
                 on_change=_on_reject,
                 args=(state, reject_key),

@@ -88,12 +88,16 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
     shot(page, "thresholds-goemotions-optimised")
     _assert_clean(page)
 
-    # the Playground opens with these thresholds in its URL
-    page.get_by_role("link", name="Use these thresholds in the Playground").click()
+    # the Playground opens (in this tab) with these exact thresholds in its URL, once each
+    link = page.get_by_role("link", name="Use these thresholds in the Playground")
+    assert (link.get_attribute("href") or "").count("model=") == 1
+    link.click()
     wait_idle(page, timeout=120_000)
-    expected = f"{round(doc['thresholds'][0], 3):.3f}".rstrip("0").rstrip(".")
-    assert f"t.goemotions.admiration={expected}" in page.url
-    assert "Playground" in _main_text(page)
+    assert f"t.goemotions.admiration={doc['thresholds'][0]!r}" in page.url  # not rounded
+    assert page.url.count("model=") == 1
+    text = _main_text(page)
+    assert "Playground" in text
+    assert "from Threshold tuning on goemotions" in text  # where the thresholds came from
     _assert_clean(page)
 
 
