@@ -7,6 +7,8 @@ computes anything a test of ``cls_core`` would not cover.
 from __future__ import annotations
 
 import gc
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -32,13 +34,65 @@ def model_listing() -> ModelListing:
     return list_models()
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def _load_model(name: str, stamp: float) -> Any:
-    from cls_core.modelio.registry import load_model  # imports TensorFlow lazily
+#: Most models kept loaded at once (least recently used dropped first); one model is
+#: 10-30 MB of TensorFlow state.
+MAX_LOADED_MODELS = 8
 
-    model = load_model(name)
-    _keep_tensorflow_warm()
+# Loaded models live in this process-wide cache, not in st.cache_resource: Streamlit's
+# "clear cache" message, which any client may send, clears every st.cache_* of every
+# session. With the models there, one client could force every model to reload (seconds
+# of CPU each) as often as it liked. Here a model is loaded once per (name, stamp) and
+# replaced only when its files change on disk (a new stamp) or it is the least recently
+# used of more than MAX_LOADED_MODELS.
+_MODELS: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+_LOAD_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _cached_model(name: str, stamp: float) -> Any | None:
+    with _MODELS_LOCK:
+        hit = _MODELS.get(name)
+        if hit is None or hit[0] != stamp:
+            return None
+        _MODELS.move_to_end(name)
+        return hit[1]
+
+
+def _load_model(name: str, stamp: float) -> Any:
+    """The loaded model ``name`` at ``stamp``, loading it once (concurrent callers wait)."""
+    model = _cached_model(name, stamp)
+    if model is not None:
+        return model
+    with _MODELS_LOCK:
+        lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
+    with lock:
+        model = _cached_model(name, stamp)
+        if model is not None:
+            return model
+        from cls_core.modelio.registry import load_model  # imports TensorFlow lazily
+
+        model = load_model(name)
+        with _MODELS_LOCK:
+            _MODELS[name] = (stamp, model)  # drops an older stamp of the same model
+            _MODELS.move_to_end(name)
+            while len(_MODELS) > MAX_LOADED_MODELS:
+                _MODELS.popitem(last=False)
+        _keep_tensorflow_warm()
     return model
+
+
+_KERAS_RESET_DISABLED = False
+
+
+def _disable_keras_reset() -> None:
+    """Make Streamlit's per-rerun ``keras.backend.clear_session()`` a no-op (once)."""
+    global _KERAS_RESET_DISABLED
+    if _KERAS_RESET_DISABLED:
+        return
+    import keras
+
+    keras.backend.clear_session = lambda *args, **kwargs: None
+    _KERAS_RESET_DISABLED = True
 
 
 def _keep_tensorflow_warm() -> None:
@@ -51,10 +105,14 @@ def _keep_tensorflow_warm() -> None:
     This app never builds Keras models (it calls SavedModel signatures), so there is no
     Keras session to clear: make it a no-op, and freeze the long-lived objects so the
     garbage collector's full passes skip them.
-    """
-    import keras
 
-    keras.backend.clear_session = lambda *args, **kwargs: None
+    Frozen objects are never collected, so each call first unfreezes and collects: a
+    model replaced or evicted since the last freeze (TensorFlow objects hold reference
+    cycles) is freed instead of staying in the permanent generation (a freeze after every
+    load without this kept every discarded model alive, ~21 MB per reload).
+    """
+    _disable_keras_reset()
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
@@ -64,7 +122,12 @@ def loaded_model(card: ModelCard) -> Any:
 
     Raises ``ModelLoadError`` (with the reason) when the model cannot be loaded.
     """
-    return _load_model(card.name, _stamp(card))
+    stamp = _stamp(card)
+    model = _cached_model(card.name, stamp)
+    if model is not None:
+        return model
+    with st.spinner("Loading the model…"):
+        return _load_model(card.name, stamp)
 
 
 def predict_texts(
@@ -81,6 +144,53 @@ def _predict_cached(
     model = _load_model(name, stamp)
     prediction = model.predict(list(texts))
     return prediction.logits, prediction.scores, prediction.truncated
+
+
+#: Query parameter that replaces a link Streamlit ignored (see _note_dropped_links).
+DROPPED_LINK_KEY = "_dropped_link"
+
+
+def _note_dropped_links() -> None:
+    """Make Streamlit say when it ignores a whole link, instead of dropping it silently.
+
+    Streamlit discards a query string with more than 1,000 parameters or 512 Ki
+    characters (a sound limit on what a client can make the server parse) before any
+    script sees it, so a page cannot tell a too-long link from no link. This wraps the
+    function that discards it (``streamlit.runtime.app_session.sanitize_query_string``) so
+    that such a query string becomes ``_dropped_link=<parameters>:<characters>``, which
+    :func:`_dropped_link_warning` turns into a message. Installed once per process, on the
+    first script run (a fresh server's very first request is not covered).
+    """
+    from streamlit.runtime import app_session
+
+    original = app_session.sanitize_query_string
+    if getattr(original, "_cls_notes_drops", False):
+        return
+
+    def sanitize(query_string: str) -> str:
+        kept = original(query_string)
+        if query_string and not kept:
+            fields = query_string.count("&") + 1
+            return f"{DROPPED_LINK_KEY}={fields}:{len(query_string)}"
+        return kept
+
+    sanitize._cls_notes_drops = True  # type: ignore[attr-defined]
+    app_session.sanitize_query_string = sanitize
+
+
+_note_dropped_links()
+
+
+def _dropped_link_warning() -> None:
+    """Say that the link was ignored as a whole (see :func:`_note_dropped_links`)."""
+    raw = st.query_params.get(DROPPED_LINK_KEY)
+    if raw is None:
+        return
+    from cls_core.views.links import dropped_link_message
+
+    fields, _, chars = raw.partition(":")
+    if fields.isdigit() and chars.isdigit():
+        st.warning(dropped_link_message(int(fields), int(chars)), icon=":material/link_off:")
 
 
 def card_summary(card: ModelCard) -> str:
@@ -139,6 +249,7 @@ def render_sidebar(page_title: str) -> None:
                 f"Model {code_span(broken.name)} is unavailable: {escape_markdown(broken.reason)}",
                 icon=":material/warning:",
             )
+    _dropped_link_warning()
     bad = st.session_state.pop("_bad_model_param", None)
     if bad is not None:
         st.error(
@@ -199,7 +310,7 @@ def _signature_defs(path: str, stamp: float) -> dict[str, Any]:
     from cls_core.modelio.serving import read_signature_defs
 
     signatures = read_signature_defs(path)  # imports TensorFlow
-    _keep_tensorflow_warm()
+    _disable_keras_reset()
     return signatures
 
 

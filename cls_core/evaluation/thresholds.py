@@ -46,6 +46,7 @@ from cls_core.evaluation.metrics import (
     fbeta_from_counts,
 )
 from cls_core.paths import atomic_output
+from cls_core.preview import preview
 from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
@@ -1088,11 +1089,31 @@ def _unit_number(doc_name: str, key: str, value: Any, *, optional: bool = False)
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{doc_name}: `{key}` must be a number in [0, 1]; got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise ValueError(f"{doc_name}: `{key}` must be in [0, 1]; got {value!r}")
-    return v
+        raise ValueError(f"{doc_name}: `{key}` must be a number in [0, 1]; got {preview(value)}")
+    # Compare before converting: float(10**400) raises OverflowError.
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= 1:
+        raise ValueError(f"{doc_name}: `{key}` must be in [0, 1]; got {preview(value)}")
+    return float(value)
+
+
+#: Largest thresholds.json read (bytes); one for 40,000 labels with per-class rows is ~10 MB.
+MAX_THRESHOLDS_BYTES: Final = 64 * 1024 * 1024
+#: Deepest nesting of arrays/objects accepted in a thresholds.json (the format uses 3).
+MAX_THRESHOLDS_DEPTH: Final = 32
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects in ``value`` nest deeper than ``limit`` (iterative walk)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return False
 
 
 def read_thresholds_json(
@@ -1122,26 +1143,49 @@ def read_thresholds_json(
     Raises
     ------
     ValueError
-        Unreadable file, malformed JSON, missing or ill-typed keys, thresholds or rates
+        For every bad document, with a message naming what is wrong: unreadable file,
+        larger than :data:`MAX_THRESHOLDS_BYTES`, not UTF-8 (a UTF-8 byte-order mark is
+        accepted), malformed JSON, numbers Python cannot read, arrays/objects nested deeper
+        than :data:`MAX_THRESHOLDS_DEPTH`, missing or ill-typed keys, thresholds or rates
         outside [0, 1], labels that do not match ``labels``, another model's file.
     """
     name = "thresholds file" if isinstance(source, bytes) else f"thresholds file {str(source)!r}"
     try:
-        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if isinstance(source, bytes):
+            raw = source
+        else:
+            with Path(source).open("rb") as handle:
+                raw = handle.read(MAX_THRESHOLDS_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{name}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_THRESHOLDS_BYTES:
+        raise ValueError(
+            f"{name}: larger than {MAX_THRESHOLDS_BYTES:,} bytes; a thresholds file is far smaller"
+        )
     if not raw.strip():
         raise ValueError(
             f"{name}: the file is empty; expected a JSON object with labels, thresholds and task"
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))  # editors on Windows may add a BOM
     except UnicodeDecodeError as exc:
         raise ValueError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"{name}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ValueError(
+            f"{name}: arrays/objects nested too deeply to read "
+            f"(a thresholds file nests at most {MAX_THRESHOLDS_DEPTH} levels)"
+        ) from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+        raise ValueError(f"{name}: unreadable JSON ({str(exc)[:200]})") from None
+    if _nested_deeper_than(data, MAX_THRESHOLDS_DEPTH):
+        raise ValueError(
+            f"{name}: arrays/objects nested deeper than {MAX_THRESHOLDS_DEPTH} levels; "
+            "expected a thresholds.json written by this tool"
+        )
     if not isinstance(data, dict):
         raise ValueError(f"{name}: expected a JSON object; got {type(data).__name__}")
     for key in ("labels", "thresholds", "task"):
@@ -1154,35 +1198,39 @@ def read_thresholds_json(
         or not all(isinstance(x, str) for x in file_labels)
     ):
         raise ValueError(
-            f"{name}: `labels` must be a non-empty list of strings; got {file_labels!r:.100}"
+            f"{name}: `labels` must be a non-empty list of strings; got {preview(file_labels, limit=100)}"
         )
     try:
         names = validate_labels(file_labels)
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+        raise ValueError(f"{name}: {str(exc)[:500]}") from None
     values = data["thresholds"]
     if not isinstance(values, list) or len(values) != len(names):
         raise ValueError(
-            f"{name}: `thresholds` must be a list of {len(names)} numbers (one per label); got {values!r:.100}"
+            f"{name}: `thresholds` must be a list of {len(names)} numbers (one per label); got {preview(values, limit=100)}"
         )
     thresholds = tuple(
         _unit_number(name, f"thresholds[{i}]", v) or 0.0 for i, v in enumerate(values)
     )
     file_task = data["task"]
     if file_task not in TASKS:
-        raise ValueError(f"{name}: `task` must be one of {', '.join(TASKS)}; got {file_task!r}")
+        raise ValueError(
+            f"{name}: `task` must be one of {', '.join(TASKS)}; got {preview(file_task)}"
+        )
     objective = data.get("objective", "manual")
     if not isinstance(objective, str):
-        raise ValueError(f"{name}: `objective` must be a string; got {objective!r}")
+        raise ValueError(f"{name}: `objective` must be a string; got {preview(objective)}")
     n_examples = data.get("n_examples", 0)
     if isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 0:
-        raise ValueError(f"{name}: `n_examples` must be an integer >= 0; got {n_examples!r}")
+        raise ValueError(f"{name}: `n_examples` must be an integer >= 0; got {preview(n_examples)}")
     sha = data.get("data_sha256", "")
     if not isinstance(sha, str) or (sha and not re.fullmatch(r"[0-9a-f]{64}", sha)):
-        raise ValueError(f"{name}: `data_sha256` must be 64 lowercase hex digits; got {sha!r}")
+        raise ValueError(
+            f"{name}: `data_sha256` must be 64 lowercase hex digits; got {preview(sha)}"
+        )
     file_model = data.get("model")
     if file_model is not None and not isinstance(file_model, str):
-        raise ValueError(f"{name}: `model` must be a string; got {file_model!r}")
+        raise ValueError(f"{name}: `model` must be a string; got {preview(file_model)}")
     per_class = data.get("per_class", [])
     if not isinstance(per_class, list) or not all(isinstance(r, dict) for r in per_class):
         raise ValueError(f"{name}: `per_class` must be a list of objects")
@@ -1191,13 +1239,16 @@ def read_thresholds_json(
     for row in per_class:
         for key in ("precision", "recall", "f1"):
             if key in row:
-                _unit_number(name, f"per_class[{row['label']!r}].{key}", row[key])
+                _unit_number(name, f"per_class[{preview(row['label'])}].{key}", row[key])
     averages: dict[str, dict[str, float]] = {}
     for key in ("micro", "macro"):
         block = data.get(key, {})
         if not isinstance(block, dict):
             raise ValueError(f"{name}: `{key}` must be an object with precision, recall, f1")
-        averages[key] = {k: _unit_number(name, f"{key}.{k}", v) or 0.0 for k, v in block.items()}
+        averages[key] = {
+            k: _unit_number(name, f"{key}.{preview(k, quote=False)}", v) or 0.0
+            for k, v in block.items()
+        }
     extras = {
         key: _unit_number(name, key, data.get(key), optional=True)
         for key in ("reject_threshold", "coverage", "accuracy", "accuracy_overall")
@@ -1219,7 +1270,7 @@ def read_thresholds_json(
                 f"{_labels_text(len(expected))} ({detail})"
             )
     if model is not None and file_model is not None and file_model != model:
-        raise ValueError(f"{name}: it was made for model {file_model!r}, not {model!r}")
+        raise ValueError(f"{name}: it was made for model {preview(file_model)}, not {model!r}")
     if task is not None and file_task != task:
         raise ValueError(f"{name}: it holds {file_task} thresholds, but this data is {task}")
     bootstrap = data.get("bootstrap")

@@ -4,6 +4,10 @@ The Playground binds its widgets to the URL (``model``, ``text``, ``reject.<mode
 ``tg.<model>``, ``t.<model>.<label>``, ``tab``). Streamlit silently drops a bound value it
 cannot use; :func:`link_problems` names each one so the page can tell the user which part of
 the link was not applied and why.
+
+Streamlit also drops a *whole* query string with more than
+:data:`MAX_LINK_PARAMETERS` parameters or :data:`MAX_LINK_CHARS` characters before the
+page runs; :func:`dropped_link_message` is what the page says then.
 """
 
 from __future__ import annotations
@@ -16,14 +20,54 @@ import numpy.typing as npt
 
 from cls_core.views.formatting import visible
 
-__all__ = ["link_problems", "winner_thresholds_from_params"]
+__all__ = [
+    "MAX_LINK_CHARS",
+    "MAX_LINK_PARAMETERS",
+    "dropped_link_message",
+    "link_problems",
+    "winner_thresholds_from_params",
+]
+
+#: Streamlit ignores a query string with more parameters than this (its
+#: ``CLIENT_STATE_QUERY_STRING_MAX_FIELDS``; a test checks the two agree).
+MAX_LINK_PARAMETERS = 1000
+#: ... or with more characters than this (``CLIENT_STATE_QUERY_STRING_MAX_LENGTH``).
+MAX_LINK_CHARS = 512 * 1024
+
+
+def dropped_link_message(n_parameters: int, n_chars: int) -> str:
+    """What to tell the user when Streamlit ignored a whole link (nothing of it applied).
+
+    Parameters
+    ----------
+    n_parameters : int
+        Parameters in the link's query string (``&``-separated fields).
+    n_chars : int
+        Its length in characters.
+    """
+    if n_chars > MAX_LINK_CHARS:
+        size = f"is {n_chars:,} characters long; the app reads links of at most {MAX_LINK_CHARS:,}"
+    else:
+        size = (
+            f"has {n_parameters:,} parameters; the app reads links with at most "
+            f"{MAX_LINK_PARAMETERS:,}"
+        )
+    return (
+        f"The link you opened {size}, so none of it was applied (model, text and thresholds "
+        "are the defaults). Share a shorter link: fewer per-class thresholds, or a thresholds "
+        "file instead."
+    )
 
 
 def _threshold_problem(key: str, raw: str) -> str | None:
+    # Python's float() (which Streamlit uses for slider values in a link) reads digits
+    # grouped with "_" as one number: "0_5" is 5, not the 0.5 the link's author meant.
     try:
+        if "_" in raw:
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
-        return f"`{key}={visible(raw)[:40]}` is not a number; thresholds are numbers in [0, 1]."
+        return f"`{key}={visible(raw)[:40]}` is not a number; thresholds are numbers in [0, 1] such as 0.5."
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         return f"`{key}={visible(raw)[:40]}` is outside [0, 1], where thresholds live."
     return None
