@@ -135,7 +135,7 @@ def texts_eval_set(
 ) -> Any:
     """An EvalSet from labelled texts scored by ``card``'s model.
 
-    Scores come from the disk cache (model + stamp + file hash + text column) or are
+    Scores come from the disk cache (model + stamp + hash of the texts + text column) or are
     computed in chunks with a progress bar; the Evaluation is built once per data set.
     Raises EvalDataError for bad files and ModelLoadError when the model cannot load.
     """
