@@ -574,3 +574,99 @@ def test_python_api_refuses_a_model_the_registry_cannot_load(root: Path, tmp_pat
             roots=[root],
         )
     assert not (tmp_path / "x").exists()
+
+
+# --------------------------------------------------------------------------- own models
+
+
+WORDS = [
+    "ball",
+    "vote",
+    "chip",
+    "goal",
+    "law",
+    "code",
+    "team",
+    "tax",
+    "data",
+    "match",
+    "bill",
+    "net",
+    "run",
+    "poll",
+    "app",
+    "win",
+]
+
+
+def _own_texts(n: int = 240) -> list[str]:
+    rng = np.random.default_rng(7)
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 7)))) for _ in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "temperature"),
+    [("keras_probs", 1.0), ("keras_probs", 1.8), ("binary_sigmoid", 1.0), ("module_logits", 0.6)],
+)
+def test_own_model_export(
+    own_model_root: Path, tmp_path: Path, kind: str, temperature: float
+) -> None:
+    """Own models (issue 10) through their adapter: probabilities pass through at T = 1."""
+    source = load_model(kind, roots=[own_model_root])
+    texts = _own_texts()
+    src = source.predict(texts)
+    # Thresholds at the per-class median score: rows sit exactly on them at T = 1.
+    cut = [
+        float(np.quantile(src.scores[:, c], 0.5, method="lower")) for c in range(len(source.labels))
+    ]
+    doc: dict[str, Any] = {
+        "labels": list(source.labels),
+        "thresholds": cut,
+        "task": source.task,
+        "objective": "manual",
+    }
+    if source.task == "multi-class":
+        doc["reject_threshold"] = 0.4
+    path = write_doc(tmp_path / "thresholds.json", doc)
+    out_root = tmp_path / "exports"
+    out_root.mkdir()
+    result = export_decision_model(
+        kind,
+        path,
+        out_dir=out_root / f"{kind}-exp",
+        temperature=temperature,
+        roots=[own_model_root],
+    )
+    exported = load_model(f"{kind}-exp", roots=[out_root])
+    assert exported.card.adapter is None  # standard signatures now
+    assert exported.labels == source.labels
+    got = _run_texts(exported, texts)
+    np.testing.assert_array_equal(got["fired"], reference_fired(got["scores"], result.rule))
+    if temperature == 1.0:
+        np.testing.assert_array_equal(got["scores"], src.scores)  # the model's own values
+        np.testing.assert_allclose(got["logits"], src.logits, rtol=0, atol=1e-5)
+        assert (got["scores"] == np.float32(cut)[np.newaxis, :]).any()  # on the threshold
+    else:
+        from cls_core.scoring.activations import apply_activation
+
+        want = apply_activation(src.logits, source.activation, temperature=temperature)
+        np.testing.assert_allclose(got["scores"], want, rtol=0, atol=1e-6)
+    assert got["fired"].any() and not got["fired"].all()
+
+
+def _run_texts(model: Any, texts: list[str]) -> dict[str, np.ndarray]:
+    out = model._saved_model.signatures["serving_default"](text=tf.constant(texts))
+    return {k: v.numpy() for k, v in out.items()}
+
+
+def test_own_model_fed_tf_examples_is_refused(own_model_root: Path, tmp_path: Path) -> None:
+    source = load_model("estimator_classify", roots=[own_model_root])
+    doc = {"labels": list(source.labels), "thresholds": [0.5] * 3, "task": source.task}
+    with pytest.raises(ValueError, match=r"reads its text from the tf\.Example feature 'review'"):
+        export_decision_model(
+            "estimator_classify",
+            json.dumps(doc).encode(),
+            out_dir=tmp_path / "x",
+            roots=[own_model_root],
+        )
+    assert not (tmp_path / "x").exists()

@@ -284,22 +284,73 @@ def _decision_tensors(scores: Any, rule: DecisionRule) -> dict[str, Any]:
     }
 
 
-def _build_module(source: Any, rule: DecisionRule) -> Any:
+def _source_outputs(source: Any, adapter: Any, n_classes: int) -> Any:
+    """A graph function text → (logits, scores) of the source, as the registry reads them.
+
+    A bundled model: its ``serving_default`` outputs. An own model (``adapter``, see
+    :mod:`cls_core.modelio.adapters`): the adapter's rules written as TensorFlow ops —
+    probabilities are the scores, bit for bit, and logits are recovered from them in
+    float64 after clipping to ``[PROB_CLIP, 1 - PROB_CLIP]``; a binary column ``p`` becomes
+    ``[1 - p, p]`` with logits ``[0, z]``; logits outputs get the task's activation.
+    """
+    import tensorflow as tf
+
+    if adapter is None:
+        serve = source.signatures["serving_default"]
+
+        def bundled(text: Any) -> tuple[Any, Any]:
+            out = serve(text=text)
+            return tf.cast(out["logits"], tf.float32), tf.cast(out["scores"], tf.float32)
+
+        return bundled
+
+    from cls_core.modelio.adapters import PROB_CLIP
+
+    signature = source.signatures[adapter.signature]
+    kind = adapter.output_kind
+
+    def logit64(p: Any) -> Any:
+        clipped = tf.clip_by_value(p, PROB_CLIP, 1.0 - PROB_CLIP)
+        return tf.math.log(clipped / (1.0 - clipped))
+
+    def adapted(text: Any) -> tuple[Any, Any]:
+        raw = signature(**{adapter.input: text})[adapter.output]
+        if raw.shape.rank == 1:
+            raw = raw[:, tf.newaxis]
+        if adapter.binary:
+            column = tf.cast(raw[:, 0], tf.float64)
+            z = column if kind == "logits" else logit64(column)
+            p = tf.math.sigmoid(column) if kind == "logits" else column
+            logits = tf.stack([tf.zeros_like(z), z], axis=1)
+            scores = tf.stack([1.0 - p, p], axis=1)
+            return tf.cast(logits, tf.float32), tf.cast(scores, tf.float32)
+        if kind == "logits":
+            logits = tf.cast(raw, tf.float32)
+            act = tf.math.sigmoid if adapter.multi_label else tf.nn.softmax
+            return logits, act(logits)
+        p64 = tf.cast(raw, tf.float64)
+        if kind == "softmax":
+            recovered = tf.math.log(tf.clip_by_value(p64, PROB_CLIP, 1.0 - PROB_CLIP))
+        else:
+            recovered = logit64(p64)
+        return tf.cast(recovered, tf.float32), tf.cast(raw, tf.float32)
+
+    return adapted
+
+
+def _build_module(source: Any, rule: DecisionRule, adapter: Any = None) -> Any:
     """A tf.Module tracking the loaded source model, with the three signatures + config."""
     import tensorflow as tf
 
-    serve = source.signatures["serving_default"]
     n_classes = len(rule.labels)
+    base = _source_outputs(source, adapter, n_classes)
     temperature = float(rule.temperature)
     activation = tf.nn.softmax if rule.task == "multi-class" else tf.math.sigmoid
     names = list(rule.labels)
 
     def logits_and_scores(text: Any) -> tuple[Any, Any]:
-        out = serve(text=text)
-        logits = tf.cast(out["logits"], tf.float32)
-        if temperature == 1.0:
-            scores = tf.cast(out["scores"], tf.float32)  # the source's own scores, bit for bit
-        else:
+        logits, scores = base(text)  # at T = 1 the source's own scores, bit for bit
+        if temperature != 1.0:
             logits = logits / tf.constant(temperature, tf.float32)
             scores = activation(logits)
         return (
@@ -586,6 +637,8 @@ def _exported_card(
     provenance: dict[str, Any],
 ) -> dict[str, Any]:
     card = json.loads(json.dumps(source.card.raw))  # a deep copy of the source card
+    card.pop("adapter", None)  # the export has the standard signatures, read directly
+    card["labels"] = list(source.labels)
     t_text = "" if rule.temperature == 1.0 else f", T = {rule.temperature:g}"
     card.update(
         {
@@ -619,17 +672,27 @@ def _exported_card(
     return card
 
 
-def _verify(written: Path, source: Any, rule: DecisionRule, texts: Sequence[str]) -> None:
+def _verify(
+    written: Path, source_model: LoadedModel, rule: DecisionRule, texts: Sequence[str]
+) -> None:
     """Load the written SavedModel and compare it with the source and cls_core's decision."""
     import tensorflow as tf
 
     exported = tf.saved_model.load(str(written))
-    batch = tf.constant(list(texts))
-    got = exported.signatures["serving_default"](text=batch)
+    got = exported.signatures["serving_default"](text=tf.constant(list(texts)))
     scores = got["scores"].numpy()
+    adapter = source_model.card.adapter
     if rule.temperature == 1.0:
-        want = source.signatures["serving_default"](text=batch)["scores"].numpy()
-        if not np.array_equal(scores, want):
+        want = source_model.predict(list(texts)).scores
+        # Scores are passed through bit for bit, except an own model's logits output,
+        # whose activation the registry computes in numpy and the graph in TensorFlow.
+        computed = adapter is not None and adapter.output_kind == "logits"
+        same = (
+            np.allclose(scores, want, rtol=0, atol=1e-6)
+            if computed
+            else np.array_equal(scores, want)
+        )
+        if not same:
             raise RuntimeError(
                 "the exported scores differ from the source model's at temperature 1 "
                 f"(max |Δ| = {float(np.max(np.abs(scores - want))):.3g})"
@@ -736,7 +799,14 @@ def export_decision_model(
         "tensorflow": tf.__version__,
         "signatures": ["serving_default", "classification", DECISION_SIGNATURE],
     }
-    module, signatures = _build_module(source, rule)
+    adapter = source_model.card.adapter
+    if adapter is not None and adapter.feature is not None:
+        raise ValueError(
+            f"model {source_model.name!r} reads its text from the tf.Example feature "
+            f"{adapter.feature!r} of signature {adapter.signature!r}; exporting such a model "
+            "with a baked decision is not supported (only models with a raw string input)"
+        )
+    module, signatures = _build_module(source, rule, adapter)
     probes = [*source_model.card.examples, *_PROBE_TEXTS]
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     try:
@@ -749,7 +819,7 @@ def export_decision_model(
         (written / CARD_FILENAME).write_text(
             json.dumps(card, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
-        _verify(written, source, rule, probes)
+        _verify(written, source_model, rule, probes)
         _move_into_place(written, out, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
