@@ -392,3 +392,52 @@ def test_every_page_concatenated_is_the_full_order() -> None:
     pages = [select_examples(ev, q, thresholds=[0.4] * 5, page=p, page_size=37) for p in range(14)]
     joined = np.concatenate([pg.rows for pg in pages])
     assert joined.tolist() == full.tolist()
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def test_compare_systems_deltas_equal_the_metrics_difference_and_intervals_cover_it() -> None:
+    from cls_core.evaluation.compare import System, compare_systems
+
+    for ev, reject in ((_multilabel(n=900), None), (_multiclass(n=900), 0.4)):
+        a = System(name="A", evaluation=ev, thresholds=np.full(5, 0.5), reject_threshold=reject)
+        b = System(name="B", evaluation=ev, thresholds=np.full(5, 0.3), reject_threshold=reject)
+        result = compare_systems(a, b, bootstrap=300, seed=1)
+        ma = ev.metrics_at(np.full(5, 0.5), reject_threshold=reject)
+        mb = ev.metrics_at(np.full(5, 0.3), reject_threshold=reject)
+        table = result.table.set_index("class")
+        np.testing.assert_allclose(table["Δ f1"].iloc[:5], mb.f1 - ma.f1, atol=1e-12)
+        np.testing.assert_allclose(table["Δ recall"].iloc[:5], mb.recall - ma.recall, atol=1e-12)
+        assert table.loc["micro", "Δ f1"] == pytest.approx(mb.micro.f1 - ma.micro.f1)
+        assert (table["Δ f1 low"] <= table["Δ f1"] + 1e-12).all()
+        assert (table["Δ f1"] <= table["Δ f1 high"] + 1e-12).all()
+        fa = ev.predicted(np.full(5, 0.5), reject_threshold=reject)
+        fb = ev.predicted(np.full(5, 0.3), reject_threshold=reject)
+        differs = (fa != fb) if fa.ndim == 1 else (fa != fb).any(axis=1)
+        assert result.changed_rows.tolist() == np.flatnonzero(differs).tolist()
+        assert result.improved + result.worsened <= len(result.changed_rows)
+
+
+def test_compare_identical_systems_have_zero_width_intervals() -> None:
+    from cls_core.evaluation.compare import System, compare_systems
+
+    ev = _multilabel()
+    same = System(name="A", evaluation=ev, thresholds=np.full(5, 0.5))
+    result = compare_systems(same, System(name="B", evaluation=ev, thresholds=np.full(5, 0.5)))
+    assert len(result.changed_rows) == 0
+    assert (result.table["Δ f1 low"] == 0).all() and (result.table["Δ f1 high"] == 0).all()
+
+
+def test_compare_refuses_systems_on_different_data() -> None:
+    from cls_core.evaluation.compare import System, compare_systems
+
+    with pytest.raises(ValueError, match="same rows with the same truth"):
+        compare_systems(
+            System(name="A", evaluation=_multilabel(seed=1)),
+            System(name="B", evaluation=_multilabel(seed=2)),
+        )
+    with pytest.raises(ValueError, match="share task and labels"):
+        compare_systems(
+            System(name="A", evaluation=_multilabel()), System(name="B", evaluation=_multiclass())
+        )

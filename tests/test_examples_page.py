@@ -111,3 +111,30 @@ def test_guaranteed_precision_in_the_optimiser(ekman_page: AppTest) -> None:
     next(b for b in at.button if b.key and b.key.endswith(".guar.use")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     _widget(at.toggle, ".guar").set_value(False).run()
+
+
+def test_compare_view_after_a_threshold_move(ekman_page: AppTest) -> None:
+    at = ekman_page
+    editor_all = _widget(at.number_input, ".all")
+    editor_all.set_value(0.4).run()
+    next(b for b in at.button if b.key and b.key.endswith(".allbtn")).click().run()
+    at = _view(at, "Compare")
+    summary = next(m.value for m in at.markdown if "change decision" in m.value)
+    assert not summary.startswith("**0 rows")
+    table = next(d.value for d in at.dataframe if "Δ f1" in d.value.columns)
+    assert table["class"].iloc[-1] == "micro"
+    changed = next(d.value for d in at.dataframe if {"start", "current"} <= set(d.value.columns))
+    assert (changed["start"] != changed["current"]).all()
+
+
+def test_another_split_view(ekman_page: AppTest) -> None:
+    from cls_core.modelio.datasets import bundled_eval_splits
+
+    if not bundled_eval_splits("ekman"):
+        pytest.skip("the GoEmotions data is not under the data directory (../shared/data)")
+    at = _view(ekman_page, "Another split")
+    summary = next(m.value for m in at.markdown if "measured on" in m.value)
+    assert "Tuned on **ekman demo set**" in summary
+    table = at.dataframe[-1].value
+    assert list(table["class"].iloc[-2:]) == ["micro", "macro"]
+    assert {"f1 here", "f1 there"} <= set(table.columns)
