@@ -138,3 +138,35 @@ def test_another_split_view(ekman_page: AppTest) -> None:
     table = at.dataframe[-1].value
     assert list(table["class"].iloc[-2:]) == ["micro", "macro"]
     assert {"f1 here", "f1 there"} <= set(table.columns)
+
+
+@pytest.fixture(scope="module")
+def goemotions_demo() -> AppTest:
+    if list_models().get("goemotions") is None:
+        pytest.skip("the goemotions model is not installed")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "goemotions"
+    at.session_state["tune_source.goemotions"] = "demo"
+    at.switch_page("pages/thresholds.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_multilabel_rules_in_the_optimiser(goemotions_demo: AppTest) -> None:
+    at = goemotions_demo
+    kind = _widget(at.selectbox, ".kind")
+    kind.set_value("micro-F1 (exact, classes coupled)").run()
+    button = next(b for b in at.button if b.key and b.key.endswith(".run.microf1"))
+    promised = float(button.label.rsplit("→", 1)[1])
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    micro = float(next(m.value for m in at.metric if m.label == "Micro F1"))
+    assert micro == pytest.approx(promised, abs=1e-3)
+    _widget(at.selectbox, ".kind").set_value("RCut (top k labels per text)").run()
+    assert any("RCut with k =" in m.value for m in at.markdown)
+    assert any("cannot be written to thresholds.json" in c.value for c in at.caption)
+    _widget(at.selectbox, ".kind").set_value("PCut (each class at its frequency)").run()
+    next(b for b in at.button if b.key and b.key.endswith(".run.pcut")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _widget(at.selectbox, ".kind").set_value("F-beta").run()

@@ -10,6 +10,11 @@ import streamlit as st
 
 from cls_core.evaluation import tuning_session as ts
 from cls_core.evaluation.guarantees import guaranteed_thresholds
+from cls_core.evaluation.multilabel_rules import (
+    micro_f1_thresholds,
+    pcut_thresholds,
+    rcut_predictions,
+)
 from cls_core.evaluation.thresholds import bootstrap_intervals, cost_curve, parse_objective, tune
 from cls_core.views import charts
 from cls_core.views.formatting import count_noun, escape_markdown, threshold_text
@@ -130,13 +135,81 @@ def _guarantee(t: Tuning, target: str, level: float) -> None:
     )
 
 
+_MULTILABEL_RULES = {
+    "micro-F1 (exact, classes coupled)": "micro-f1",
+    "PCut (each class at its frequency)": "pcut",
+    "RCut (top k labels per text)": "rcut",
+}
+
+
+def _multilabel_rule(t: Tuning, kind: str, column: Any) -> None:
+    """Yang's PCut and RCut, and the exact micro-F1 optimum (multi-label only)."""
+    state, ns, ev = t.state, t.ns, t.ev
+    rule = _MULTILABEL_RULES[kind]
+    if rule == "micro-f1":
+        st.caption(
+            "Per-class F1 thresholds maximise each class's F1 (and so macro-F1); micro-F1 "
+            "counts every label decision together, so its best thresholds depend on each "
+            "other. Dinkelbach's method finds the exact optimum over all per-class "
+            "threshold combinations."
+        )
+        optimum = micro_f1_thresholds(ev)
+        st.button(
+            f"Optimise: micro-F1 (exact) → {optimum.micro_f1:.4f}",
+            type="primary",
+            icon=":material/tune:",
+            on_click=_use_guaranteed,
+            args=(state, optimum.thresholds, "micro-f1 (exact)"),
+            key=f"{ns}.run.microf1",
+        )
+        return
+    if rule == "pcut":
+        st.caption(
+            "PCut (Yang 2001): each class fires on its share of the texts. The share is "
+            "its frequency in this data's truth (the training frequency in the original "
+            "rule; a held-out split of the same data has nearly the same)."
+        )
+        st.button(
+            "Optimise: PCut",
+            type="primary",
+            icon=":material/tune:",
+            on_click=_use_guaranteed,
+            args=(state, pcut_thresholds(ev), "pcut"),
+            key=f"{ns}.run.pcut",
+        )
+        return
+    mean_true = float(ev.truth.sum(axis=1).mean())
+    k = int(
+        column.number_input("k", 1, len(t.labels), max(1, round(mean_true)), 1, key=f"{ns}.rcut.k")
+    )
+    fired = rcut_predictions(ev, k)
+    truth = ev.truth
+    tp, fp, fn = ((fired & truth).sum(0), (fired & ~truth).sum(0), (~fired & truth).sum(0))
+    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    micro = 2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)
+    current = ev.metrics_at(t.thr)
+    st.markdown(
+        f"RCut with k = {k}: every text gets exactly {k} label{'s' if k > 1 else ''}. "
+        f"Micro F1 **{micro:.4f}**, macro F1 **{f1.mean():.4f}** (current thresholds: "
+        f"{current.micro.f1:.4f} and {current.macro.f1:.4f}; the texts have "
+        f"{mean_true:.2f} true labels on average)."
+    )
+    st.caption(
+        "A top-k rule is not a set of per-class thresholds, so it cannot be written to "
+        "thresholds.json or baked into an exported model; it is here to compare against."
+    )
+
+
 def optimise_section(t: Tuning, focus: int) -> None:
     """Section 6 (below its title): objective, Optimise, cost curve, bootstrap."""
     state, ns, ev = t.state, t.ns, t.ev
     kinds = ["F-beta", "precision ≥ p", "recall ≥ r", "cost"]
-    kinds += ["coverage ≥ c", "accuracy ≥ a"] if t.multi_class else []
+    kinds += ["coverage ≥ c", "accuracy ≥ a"] if t.multi_class else list(_MULTILABEL_RULES)
     c1, c2, c3 = st.columns(3)
     kind = c1.selectbox("Objective", kinds, key=f"{ns}.kind")
+    if kind in _MULTILABEL_RULES:
+        _multilabel_rule(t, kind, c2)
+        return
     params: dict[str, Any] = {"kind": kind}
     if kind == "F-beta":
         params["beta"] = c2.number_input(
