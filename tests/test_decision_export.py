@@ -27,10 +27,14 @@ from cls_core.modelio.decision_export import (
     DECISION_SIGNATURE,
     EXPORT_CARD_KEY,
     DecisionRule,
+    app_export_root,
     baked_decision,
+    baked_labels,
     export_decision_model,
     float32_at_least,
     reference_fired,
+    validate_export_name,
+    zip_model_dir,
 )
 from cls_core.modelio.registry import load_model
 
@@ -670,3 +674,82 @@ def test_own_model_fed_tf_examples_is_refused(own_model_root: Path, tmp_path: Pa
             roots=[own_model_root],
         )
     assert not (tmp_path / "x").exists()
+
+
+# --------------------------------------------------------------------------- the app's side
+
+
+@pytest.mark.parametrize(
+    "name", ["", "../x", "a/b", ".hidden", "_x", "-x", "a b", "x" * 65, "naïve", "a.b"]
+)
+def test_export_names_typed_in_the_app_are_plain_names(name: str) -> None:
+    with pytest.raises(ValueError, match="the export name must be 1-64 letters, digits"):
+        validate_export_name(name)
+
+
+def test_export_root_is_never_the_bundled_models(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cls_core import paths
+
+    monkeypatch.delenv("CLS_MODEL_DIRS", raising=False)
+    assert app_export_root() == paths.EXPORTS_ROOT
+    assert paths.model_roots()[-1] == paths.EXPORTS_ROOT  # listed: exports load
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(tmp_path))
+    assert app_export_root() == tmp_path.resolve()
+
+
+def test_zip_has_the_model_under_its_name_and_a_size_limit(exported: dict[Any, Any]) -> None:
+    import io
+    import zipfile
+
+    result, _, _ = exported["multi-class", 1.0]
+    data = zip_model_dir(result.path)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert f"{result.path.name}/saved_model.pb" in names
+    assert f"{result.path.name}/model_card.json" in names
+    with pytest.raises(ValueError, match="over the 0 MB download limit"):
+        zip_model_dir(result.path, max_bytes=1000)
+
+
+def _app_test(root: Path, monkeypatch: pytest.MonkeyPatch, page: str, **query: str) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    from cls_core.paths import PROJECT_ROOT
+    from pages import _shared
+
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(root))
+    _shared.model_listing.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    return at.run()
+
+
+def test_playground_shows_the_baked_decision(
+    exported: dict[Any, Any], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, model, _ = exported["multi-label", 1.0]
+    text = "r450"
+    at = _app_test(root, monkeypatch, "pages/playground.py", model=result.path.name, text=text)
+    assert not at.exception, [e.value for e in at.exception]
+    panel = next(m.value for m in at.markdown if "Decision baked in" in m.value)
+    fired = baked_labels(model, [text])[0]
+    assert fired, "pick a row that fires"
+    assert "the model itself answers " + ", ".join(f"**{x}**" for x in fired) in panel
+    assert any("Read from the model (`decision_config()`)" in c.value for c in at.caption)
+    # A model without a baked decision shows no panel.
+    at = _app_test(root, monkeypatch, "pages/playground.py", model="ml_t1", text=text)
+    assert not any("Decision baked in" in m.value for m in at.markdown)
+
+
+def test_signature_page_lints_the_decision_signature(
+    exported: dict[Any, Any], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, _ = exported["multi-class", 0.7]
+    at = _app_test(root, monkeypatch, "pages/signature.py", model=result.path.name)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The `decision` signature" in s.value for s in at.subheader)
+    assert any("clients must drop the entries whose label is" in m.value for m in at.markdown)
+    assert any("rules pass for `decision`" in s.value for s in at.success)
