@@ -21,6 +21,7 @@ from typing import Any
 
 from cls_core.cli._files import check_writable
 from cls_core.errors import CliError
+from cls_core.paths import atomic_output
 
 __all__ = ["add_parser", "format_inference", "run_card"]
 
@@ -147,7 +148,11 @@ def run_card(args: argparse.Namespace) -> int:
     print(format_inference(inference, card))
     if args.dry_run:
         return 0
-    out.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        with atomic_output(out) as tmp:  # whole or not at all: a previous card survives a failure
+            tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     print(f"\nwrote {out}", file=sys.stderr)
     if name != path.resolve().name:
         print(
