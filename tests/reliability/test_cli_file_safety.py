@@ -460,6 +460,46 @@ def test_signal_mid_score_leaves_no_partial_file(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / "models" / "ekman" / "saved_model.pb").exists(),
+    reason="models/ekman is not present",
+)
+def test_sigterm_mid_score_with_a_real_model(tmp_path: Path) -> None:
+    """The installed command with TensorFlow loaded: TensorFlow keeps our SIGTERM handler."""
+    src = tmp_path / "texts.csv"
+    texts_frame(50_000, "a").to_csv(src, index=False)
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous output")
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "cls-explorer"),
+            "score",
+            str(src),
+            "--model",
+            "ekman",
+            "--text-column",
+            "text",
+            "--chunk-rows",
+            "20",
+            "--out",
+            str(out),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_partial(tmp_path, proc, timeout=300)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    code, err = finish(proc)
+    assert code == 143, err
+    assert err[-1] == "error: terminated (SIGTERM)"
+    assert out.read_bytes() == b"previous output"
+    assert leftovers(tmp_path) == []
+
+
 def test_sigterm_mid_tune_keeps_the_previous_file(tmp_path: Path) -> None:
     src = tmp_path / "scores.csv"
     scores_frame(2000).to_csv(src, index=False)
