@@ -369,6 +369,7 @@ def test_model_without_card_is_listed_with_an_inferred_card(root: Path) -> None:
     card = list_models([root]).get("bad")
     assert card is not None and card.inferred and card.adapter is not None
     assert (card.adapter.signature, card.adapter.output) == ("serving_default", "logits")
+    assert card.labels == load_model("good", roots=[root]).labels  # from `classification`
     model = load_model("bad", roots=[root])
     assert np.array_equal(
         model.predict(["hello"]).logits, load_model("good", roots=[root]).predict(["hello"]).logits

@@ -492,6 +492,45 @@ def _classify_labels(outputs: dict[str, Any], key: str, width: int) -> tuple[str
     return labels
 
 
+def _sibling_classify_labels(
+    path: Path,
+    signatures: dict[str, SignatureInfo],
+    chosen: str,
+    saved_model: Any,
+    width: int,
+) -> tuple[tuple[str, ...], str] | None:
+    """Labels from another classify signature's ``classes`` (same width), or None.
+
+    A predict signature exported next to a classify one (the bundled layout, and the
+    recipe most exporters follow) names its classes there: run it on one empty tf.Example.
+    """
+    for key, info in signatures.items():
+        classes = info.output("classes")
+        if (
+            key == chosen
+            or info.method_name != CLASSIFY_METHOD_NAME
+            or classes is None
+            or classes.dtype != "DT_STRING"
+            or len(info.inputs) != 1
+        ):
+            continue
+        features = example_features(path)
+        spec = AdapterSpec(
+            signature=key,
+            input=info.inputs[0].key,
+            feature=features[0] if len(features) == 1 else "text",
+            output="classes",
+            output_kind="logits",
+        )
+        try:
+            out = run_signature(saved_model.signatures[key], spec, [""])
+            labels = _classify_labels(out, "classes", width)
+        except Exception:  # a sibling that does not answer gives no labels
+            continue
+        return labels, f"classify signature {key!r} (its classes output)"
+    return None
+
+
 def _find_labels(
     path: Path,
     *,
@@ -502,6 +541,7 @@ def _find_labels(
     classes_output: str | None,
     outputs: dict[str, Any],
     notes: list[str],
+    sibling: tuple[tuple[str, ...], str] | None = None,
 ) -> tuple[tuple[str, ...], str]:
     n = 2 if binary else width
 
@@ -521,6 +561,8 @@ def _find_labels(
         return check(
             _classify_labels(outputs, classes_output, width), f"classify output {classes_output!r}"
         )
+    if sibling is not None:
+        return check(sibling[0], sibling[1])
     for name in LABEL_FILES:
         candidate = path / name
         if candidate.is_file():
@@ -689,6 +731,9 @@ def infer_model(
             f"({'log p' if kind == 'softmax' else 'log(p / (1 - p))'}, p clipped to "
             "[1e-7, 1 - 1e-7])."
         )
+    sibling = None
+    if labels is None and classes_output is None and not binary:
+        sibling = _sibling_classify_labels(path, signatures, info.key, saved_model, width)
     found_labels, source = _find_labels(
         path,
         root=root_path,
@@ -698,6 +743,7 @@ def infer_model(
         classes_output=classes_output,
         outputs=outputs,
         notes=notes,
+        sibling=sibling,
     )
     evidence.append(f"labels from {source}")
     spec = AdapterSpec(

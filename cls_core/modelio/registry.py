@@ -728,6 +728,21 @@ class LoadedModel:
         """The model directory."""
         return self._card.path
 
+    @property
+    def signature(self) -> Any:
+        """The concrete function :meth:`predict` calls (here ``serving_default``)."""
+        return self._serving
+
+    @property
+    def adapter(self) -> AdapterSpec | None:
+        """How the signature is read: None for a bundled model (see ``AdaptedModel``)."""
+        return None
+
+    @property
+    def recovered_logits(self) -> bool:
+        """True when logits are recovered from probabilities (never for bundled models)."""
+        return False
+
     def __repr__(self) -> str:
         return f"LoadedModel(name={self.name!r}, task={self.task!r}, n_classes={len(self.labels)})"
 
