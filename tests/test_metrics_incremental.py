@@ -204,3 +204,17 @@ def test_sorted_scores_keep_the_input_values() -> None:
     np.testing.assert_array_equal(sweep.sorted_scores, np.sort(values))
     assert sweep.sorted_scores.dtype == np.float64
     assert sweep.cum_positives.tolist() == [0, 0, 0, 1, 2, 2, 3, 4]
+
+
+def test_evaluation_pickles_and_copies_after_moves() -> None:
+    import copy
+    import pickle
+
+    ev = _multilabel(9)
+    t = np.full(C, 0.4)
+    before = ev.metrics_at(t)
+    for clone in (pickle.loads(pickle.dumps(ev)), copy.deepcopy(ev)):
+        assert_same_metrics(clone.metrics_at(t), before)
+        t2 = t.copy()
+        t2[1] = 0.9
+        assert_same_metrics(clone.metrics_at(t2), _from_scratch(ev, t2))

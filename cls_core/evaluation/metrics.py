@@ -1240,6 +1240,12 @@ class Evaluation:
     def _trackers(self) -> _TrackerPool:
         return _TrackerPool(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle/deepcopy without the tracker pool (it holds a lock; a copy starts its own)."""
+        state = self.__dict__.copy()
+        state.pop("_trackers", None)
+        return state
+
     @cached_property
     def _true_per_example(self) -> IntArray:
         return self.truth.sum(axis=1).astype(np.int64)
