@@ -57,6 +57,14 @@ def add_parser(subparsers: Any) -> None:
     )
     tune.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     tune.add_argument(
+        "--min-tp",
+        type=int,
+        default=5,
+        metavar="N",
+        help="minimum support: per-class thresholds need at least N true positives "
+        "(default 5; 0 turns it off)",
+    )
+    tune.add_argument(
         "--drop-unknown", action="store_true", help="drop rows whose truth is not a score column"
     )
     tune.add_argument(
@@ -94,6 +102,8 @@ def run_tune(args: argparse.Namespace) -> int:
         )
     if args.seed < 0:
         raise CliError(f"--seed must be >= 0; got {args.seed}")
+    if not 0 <= args.min_tp <= 1_000_000:
+        raise CliError(f"--min-tp must be between 0 and 1,000,000; got {args.min_tp}")
     out = Path(args.out)
     check_writable(out)
     check_not_input(out, args.scores)
@@ -117,7 +127,9 @@ def run_tune(args: argparse.Namespace) -> int:
     for line in data.report.lines():
         print(line, file=sys.stderr)
     evaluation = data.evaluation()
-    result = tune(evaluation, objective, bootstrap=args.bootstrap, seed=args.seed)
+    result = tune(
+        evaluation, objective, bootstrap=args.bootstrap, seed=args.seed, min_tp=args.min_tp
+    )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     model = args.model or _stored_model(raw)

@@ -234,6 +234,8 @@ class ThresholdChoice:
     f1: float
     objective_value: float
     feasible: bool
+    #: False when the class has fewer positives than the minimum support asked for.
+    min_tp_met: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -326,7 +328,9 @@ def _pick(
     return index, feasible, float(value[index])
 
 
-def choose_thresholds(sweep: ScoreSweep, objective: Objective | str) -> ThresholdSelection:
+def choose_thresholds(
+    sweep: ScoreSweep, objective: Objective | str, *, min_tp: int = 0
+) -> ThresholdSelection:
     """One threshold per class, searched over every distinct score of the class.
 
     Parameters
@@ -335,6 +339,11 @@ def choose_thresholds(sweep: ScoreSweep, objective: Objective | str) -> Threshol
         The decision sweep (``Evaluation.sweep``).
     objective : Objective or str
         A per-class objective (not coverage/accuracy).
+    min_tp : int, default 0
+        Minimum support: only thresholds with at least this many true positives are
+        candidates (plus "never fire"), so a threshold resting on one or two examples is
+        not chosen. A class with fewer positives than ``min_tp`` keeps every candidate and
+        its choice is marked ``min_tp_met=False``.
 
     Returns
     -------
@@ -348,11 +357,19 @@ def choose_thresholds(sweep: ScoreSweep, objective: Objective | str) -> Threshol
     obj = parse_objective(objective) if isinstance(objective, str) else objective
     if not obj.per_class:
         raise ValueError(f"objective {obj} sets one reject threshold; use choose_reject_threshold")
+    min_tp = _check_int("min_tp", min_tp, 0)
     n = sweep.n_examples
     choices = []
     for curve in sweep.curves:
         thresholds, tp, fp = _candidates(curve)
-        i, feasible, value = _pick(tp, fp, curve.n_positive, n, obj)
+        valid = None
+        met = True
+        if min_tp > 0:
+            if curve.n_positive >= min_tp:
+                valid = (tp >= min_tp) | ((tp == 0) & (fp == 0))  # "never fire" stays
+            else:
+                met = False
+        i, feasible, value = _pick(tp, fp, curve.n_positive, n, obj, valid)
         t_p, f_p = int(tp[i]), int(fp[i])
         f_n = curve.n_positive - t_p
         choices.append(
@@ -368,6 +385,7 @@ def choose_thresholds(sweep: ScoreSweep, objective: Objective | str) -> Threshol
                 f1=float(fbeta_from_counts(t_p, f_p, f_n)),
                 objective_value=value,
                 feasible=feasible,
+                min_tp_met=met,
             )
         )
     thresholds_out = np.array([c.threshold for c in choices], dtype=np.float64)
@@ -537,6 +555,7 @@ def bootstrap_intervals(
     seed: int = 0,
     confidence: float = 0.95,
     max_candidates: int = 2048,
+    min_tp: int = 0,
 ) -> BootstrapIntervals:
     """Bootstrap confidence intervals for the chosen thresholds and their metrics.
 
@@ -560,6 +579,9 @@ def bootstrap_intervals(
         Per class and resample, the threshold search looks at every distinct score when
         there are at most this many, otherwise at this many evenly spaced (by rank) ones
         plus the point estimate's: a resolution of 1/2048 of the class's scores.
+    min_tp : int, default 0
+        The optimiser's minimum support (see :func:`choose_thresholds`), applied on every
+        resample as on the full data.
 
     Returns
     -------
@@ -584,7 +606,7 @@ def bootstrap_intervals(
     reject_fields: dict[str, float] = {}
     if obj.per_class:
         if thresholds is None:
-            point_t = choose_thresholds(sweep, obj).thresholds
+            point_t = choose_thresholds(sweep, obj, min_tp=min_tp).thresholds
         else:
             point_t = np.asarray(thresholds, dtype=np.float64)
         decided = evaluation.predicted(point_t)
@@ -686,6 +708,8 @@ def bootstrap_intervals(
                 cand_fp = np.concatenate([[0], pred_c - tp_c]) if with_never else pred_c - tp_c
                 valid = np.concatenate([[True], group_w > 0]) if with_never else group_w > 0
                 # (with a capped grid, a block holds several tie groups: weight > 0 is enough)
+                if min_tp and support_b[c] >= min_tp:  # the same minimum support as the point
+                    valid = valid & ((cand_tp >= min_tp) | ((cand_tp == 0) & (cand_fp == 0)))
                 i, _, _ = _pick(cand_tp, cand_fp, float(support_b[c]), float(n), obj, valid)
                 thr_samples[b, c] = cand_t[i]
         else:
@@ -811,6 +835,7 @@ def tune(
     seed: int = 0,
     confidence: float = 0.95,
     min_positives: int = 10,
+    min_tp: int = 0,
 ) -> TuneResult:
     """Choose thresholds for ``objective`` and compute the metrics there.
 
@@ -824,6 +849,9 @@ def tune(
     confidence : float, default 0.95
     min_positives : int, default 10
         Classes with fewer positives get a warning.
+    min_tp : int, default 0
+        Minimum support: per-class objectives only consider thresholds with at least this
+        many true positives (see :func:`choose_thresholds`).
 
     Returns
     -------
@@ -844,9 +872,14 @@ def tune(
     reject: RejectChoice | None = None
     reject_threshold: float | None = None
     if obj.per_class:
-        selection = choose_thresholds(evaluation.sweep, obj)
+        selection = choose_thresholds(evaluation.sweep, obj, min_tp=min_tp)
         thresholds = selection.thresholds
         for choice in selection.choices:
+            if not choice.min_tp_met and choice.support > 0:
+                warnings_.append(
+                    f"class {choice.label!r} has {choice.support} positives, fewer than the "
+                    f"minimum support of {min_tp} true positives: chosen without it"
+                )
             if not choice.feasible and choice.support > 0:
                 warnings_.append(
                     f"class {choice.label!r}: no threshold reaches {obj}; "
@@ -880,6 +913,7 @@ def tune(
             n_resamples=bootstrap,
             seed=seed,
             confidence=confidence,
+            min_tp=min_tp,
         )
         if bootstrap
         else None

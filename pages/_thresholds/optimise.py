@@ -21,8 +21,9 @@ from cls_core.views.formatting import count_noun, escape_markdown, threshold_tex
 from pages._thresholds.session import Tuning, chart_block, mark_changed, operating_threshold
 
 
-def _optimise(state: dict[str, Any], evaluation: Any, objective: str) -> None:
-    result = tune(evaluation, objective)
+def _optimise(state: dict[str, Any], evaluation: Any, objective: str, min_tp: int = 0) -> None:
+    result = tune(evaluation, objective, min_tp=min_tp)
+    state["min_tp"] = min_tp
     if result.selection is not None:
         state["thr"] = np.asarray(result.selection.thresholds, dtype=np.float64).copy()
     if result.reject is not None:
@@ -53,6 +54,7 @@ def _bootstrap(state: dict[str, Any], evaluation: Any, n_resamples: int, seed: i
             reject_threshold=state["reject"] if evaluation.task == "multi-class" else None,
             n_resamples=n_resamples,
             seed=seed,
+            min_tp=int(state.get("min_tp", 0)) if objective.per_class else 0,
         )
     state["rerun_all"] = True
 
@@ -230,12 +232,23 @@ def optimise_section(t: Tuning, focus: int) -> None:
     except ValueError as exc:
         st.error(escape_markdown(str(exc)))
         return
+    min_tp = 0
+    if not kind.startswith(("coverage", "accuracy")):
+        m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
+        if m1.toggle(
+            "Minimum support: only thresholds with at least this many true positives",
+            value=True,
+            key=f"{ns}.minsup",
+            help="So that a threshold resting on one or two examples is not chosen. Classes "
+            "with fewer positives than this are optimised without it (and named).",
+        ):
+            min_tp = int(m2.number_input("true positives", 1, 1000, 5, 1, key=f"{ns}.mintp"))
     st.button(
-        f"Optimise: {objective}",
+        f"Optimise: {objective}" + (f" (≥ {min_tp} TP)" if min_tp else ""),
         type="primary",
         icon=":material/tune:",
         on_click=_optimise,
-        args=(state, ev, objective),
+        args=(state, ev, objective, min_tp),
         key=f"{ns}.run",
     )
     selection = state["selection"]
