@@ -68,3 +68,36 @@ def test_cli_min_tp(tmp_path: Path) -> None:
         assert main(["tune", str(tmp_path / "s.csv"), "--task", "multi-label", "--min-tp", str(n), "--out", str(out)]) == 0  # fmt: skip
         assert json.loads(out.read_text())["thresholds"][0] == pytest.approx(expected, abs=1e-6)
     assert main(["tune", str(tmp_path / "s.csv"), "--min-tp", "-1", "--out", str(tmp_path / "x.json")]) == 2  # fmt: skip
+
+
+def test_tune_eval_on_reports_the_thresholds_on_another_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for name, n in (("dev.csv", 400), ("test.csv", 300)):
+        s = rng.random((n, 3)).round(3)
+        truth = np.array(list("abc"))[np.argmax(s + rng.normal(0, 0.3, s.shape), axis=1)]
+        lines = ["a,b,c,label"] + [
+            f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(s, truth, strict=True)
+        ]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "t.json"
+    code = main(["tune", str(tmp_path / "dev.csv"), "--task", "multi-label", "--eval-on",
+                 str(tmp_path / "test.csv"), "--out", str(out)])  # fmt: skip
+    assert code == 0
+    doc = json.loads(out.read_text())
+    block = doc["evaluated_on"]
+    assert block["n_examples"] == 300 and len(block["per_class"]) == 3
+    # the numbers are the tuned thresholds applied to the other file
+    from cls_core.evaluation.evaldata import load_scores
+
+    other = load_scores(str(tmp_path / "test.csv"), task="multi-label").evaluation()
+    expected = other.metrics_at(doc["thresholds"])
+    assert block["micro"]["f1"] == pytest.approx(expected.micro.f1)
+    assert [r["f1"] for r in block["per_class"]] == pytest.approx(list(expected.f1))
+    # the file still reads back, and a mismatched file is refused
+    from cls_core.evaluation.thresholds import read_thresholds_json
+
+    assert read_thresholds_json(out).evaluated_on is not None
+    (tmp_path / "other.csv").write_text("x,y,label\n0.1,0.9,x\n", encoding="utf-8")
+    assert main(["tune", str(tmp_path / "dev.csv"), "--task", "multi-label", "--eval-on",
+                 str(tmp_path / "other.csv"), "--out", str(tmp_path / "u.json")]) == 2  # fmt: skip
+    assert not (tmp_path / "u.json").exists()

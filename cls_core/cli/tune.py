@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,12 @@ def add_parser(subparsers: Any) -> None:
         choices=["auto", "probabilities", "logits"],
         default="auto",
         help="how to read the score columns (auto: probabilities if all in [0, 1])",
+    )
+    tune.add_argument(
+        "--eval-on",
+        metavar="FILE",
+        help="also measure the chosen thresholds on this scores file (same labels): "
+        "tuned on one split, reported on another; written under evaluated_on",
     )
     tune.add_argument("--model", default=None, help="model name to record in the file")
     tune.add_argument("--out", required=True, help="where to write thresholds.json")
@@ -140,6 +147,8 @@ def run_tune(args: argparse.Namespace) -> int:
         model=model,
         bootstrap=result.bootstrap,
     )
+    if args.eval_on:
+        document = replace(document, evaluated_on=_evaluate_on(args, data, result, out))
     try:
         write_thresholds_json(document, out)  # atomic: the previous file survives a failure
     except OSError as exc:
@@ -150,6 +159,42 @@ def run_tune(args: argparse.Namespace) -> int:
         summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
     print(summary, file=sys.stderr)
     return 0
+
+
+def _evaluate_on(args: argparse.Namespace, data: Any, result: Any, out: Path) -> dict[str, Any]:
+    """The tuned thresholds measured on ``--eval-on`` (same labels and task); printed too."""
+    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
+    from cls_core.evaluation.thresholds import evaluated_on
+
+    check_not_input(out, args.eval_on)
+    try:
+        other = load_scores(
+            read_input(args.eval_on, limit=max_bytes()),
+            name=input_name(args.eval_on),
+            truth_column=args.truth_column,
+            task=data.task,
+            score_kind=args.scores_are,
+            on_unknown="drop" if args.drop_unknown else "error",
+            on_invalid="error",
+        )
+    except EvalDataError as exc:
+        raise CliError(f"--eval-on: {exc}") from None
+    if tuple(other.labels) != tuple(data.labels):
+        raise CliError(
+            f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}…; the "
+            f"tuned file has {list(data.labels)[:8]}… (same labels, same order expected)"
+        )
+    metrics = other.evaluation().metrics_at(
+        result.metrics.thresholds, reject_threshold=result.metrics.reject_threshold
+    )
+    tuned = result.metrics
+    print(
+        f"measured on {input_name(args.eval_on)} ({metrics.n_examples:,} rows): micro F1 "
+        f"{metrics.micro.f1:.4f} (tuned data {tuned.micro.f1:.4f}), macro F1 "
+        f"{metrics.macro.f1:.4f} (tuned data {tuned.macro.f1:.4f})",
+        file=sys.stderr,
+    )
+    return evaluated_on(metrics, data_sha256=other.sha256)
 
 
 def _stored_model(raw: bytes) -> str | None:

@@ -959,6 +959,10 @@ class ThresholdsFile:
     model : str or None
     bootstrap : dict or None
         {n_resamples, seed, confidence} when intervals are included.
+    evaluated_on : dict or None
+        The same thresholds measured on another data set (``tune --eval-on``):
+        {data_sha256, n_examples, micro, macro, per_class: [{label, precision, recall, f1,
+        support}]} plus coverage/accuracy for multi-class. See :func:`evaluated_on`.
     """
 
     labels: tuple[str, ...]
@@ -976,6 +980,7 @@ class ThresholdsFile:
     accuracy_overall: float | None = None
     model: str | None = None
     bootstrap: Mapping[str, Any] | None = None
+    evaluated_on: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; multi-class keys only for multi-class files, ``model`` only when set."""
@@ -999,7 +1004,50 @@ class ThresholdsFile:
             out["model"] = self.model
         if self.bootstrap is not None:
             out["bootstrap"] = dict(self.bootstrap)
+        if self.evaluated_on is not None:
+            out["evaluated_on"] = dict(self.evaluated_on)
         return out
+
+
+def evaluated_on(metrics: MetricsAt, *, data_sha256: str = "") -> dict[str, Any]:
+    """The ``evaluated_on`` block of thresholds.json: thresholds measured on other data.
+
+    Parameters
+    ----------
+    metrics : MetricsAt
+        The tuned thresholds applied to the other data set (``metrics_at``).
+    data_sha256 : str
+        SHA-256 of that data set's file.
+    """
+    out: dict[str, Any] = {
+        "data_sha256": data_sha256,
+        "n_examples": int(metrics.n_examples),
+        "micro": {
+            "precision": metrics.micro.precision,
+            "recall": metrics.micro.recall,
+            "f1": metrics.micro.f1,
+        },
+        "macro": {
+            "precision": metrics.macro.precision,
+            "recall": metrics.macro.recall,
+            "f1": metrics.macro.f1,
+        },
+        "per_class": [
+            {
+                "label": label,
+                "precision": float(metrics.precision[c]),
+                "recall": float(metrics.recall[c]),
+                "f1": float(metrics.f1[c]),
+                "support": int(metrics.support[c]),
+            }
+            for c, label in enumerate(metrics.labels)
+        ],
+    }
+    if metrics.task == "multi-class":
+        out["coverage"] = metrics.coverage
+        out["accuracy"] = metrics.selective_accuracy
+        out["accuracy_overall"] = metrics.accuracy
+    return out
 
 
 def _clip_unit(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -1324,4 +1372,5 @@ def read_thresholds_json(
         accuracy_overall=extras["accuracy_overall"],
         model=file_model,
         bootstrap=bootstrap if isinstance(bootstrap, dict) else None,
+        evaluated_on=data["evaluated_on"] if isinstance(data.get("evaluated_on"), dict) else None,
     )
