@@ -7,6 +7,7 @@ models.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cls_core.paths import PROJECT_ROOT
-from tests._own_models import KERAS_LABELS
+from tests._own_models import KERAS_LABELS, MODULE_LABELS
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +93,30 @@ def test_signature_page_lints_own_models() -> None:
     texts = _texts(at)
     assert "Predict-only" in texts
     assert "method name is tensorflow/serving/classify" in texts
+
+
+@pytest.mark.usefixtures("app_env")
+@pytest.mark.parametrize(
+    ("model", "labels"),
+    [("module_logits", MODULE_LABELS), ("binary_sigmoid", ("negative", "positive"))],
+)
+def test_threshold_page_tunes_own_models_on_labelled_texts(
+    model: str, labels: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLS_CACHE_DIR", str(tmp_path))
+    samples = ["my bill is wrong", "where is my parcel", "money back please", "hello", "spam"]
+    body = "text,label\n" + "".join(
+        f"{samples[i % len(samples)]} {i},{labels[i % len(labels)]}\n" for i in range(24)
+    )
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = model
+    at.session_state[f"tune_source.{model}"] = "texts"
+    at.switch_page("pages/thresholds.py").run()
+    upload = next(u for u in at.file_uploader if u.label.startswith("Upload labelled texts"))
+    upload.set_value(("texts.csv", body.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert next(m.value for m in at.metric if m.label == "Rows read") == "24"
+    doc = json.loads(next(c.value for c in at.code if c.language == "json"))
+    assert doc["labels"] == list(labels) and doc["n_examples"] == 24
+    assert doc["model"] == model
