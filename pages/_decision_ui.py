@@ -72,7 +72,7 @@ def baked_decision_panel(card: ModelCard, text: str) -> None:
         st.caption(
             f"Read from the model (`decision_config()`), not from its card: {baked.task}, "
             f"temperature {baked.temperature:g}{reject}"
-            + (f", tuned for {escape_markdown(str(objective))}" if objective else "")
+            + (f", objective {escape_markdown(str(objective))}" if objective else "")
             + ". Its scores below already include the temperature; the sliders start from "
             "the same thresholds."
         )
