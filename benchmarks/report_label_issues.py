@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,8 +42,8 @@ def main() -> None:
             frame = loader()
             started = time.perf_counter()
             prediction = model.predict(frame["text"].tolist())
-            truth = parse_truth(frame["label"], model.labels, task=model.card.task)
-            target = truth.ids if truth.task == "multi-class" else truth.indicator
+            truth = parse_truth(frame["label"], model.labels, task=model.card.task)  # type: ignore[arg-type]
+            target: Any = truth.ids if truth.task == "multi-class" else truth.indicator
             ev = build_evaluation(prediction.scores, target, labels=model.labels, task=truth.task)
             issues = find_label_issues(ev)
             took = time.perf_counter() - started

@@ -159,13 +159,13 @@ def compare_systems(
         rng = np.random.default_rng(seed)
         # all six (n, C) count matrices side by side: one matrix product per batch of
         # replicates gives every weighted column sum (exact: counts stay below 2**24)
-        dtype = np.float32 if n < 2**24 else np.float64
-        stacked = np.concatenate([m for c in counts for m in c], axis=1).astype(dtype)
+        dtype: Any = np.float32 if n < 2**24 else np.float64
+        stacked: npt.NDArray[Any] = np.concatenate([m for c in counts for m in c], axis=1).astype(dtype)
         deltas = np.empty((int(bootstrap), 3, n_classes + 1), dtype=np.float64)
         batch = max(1, min(int(bootstrap), 2**22 // max(n, 1)))
         for start in range(0, int(bootstrap), batch):
             size = min(batch, int(bootstrap) - start)
-            weights = np.stack(
+            weights: npt.NDArray[Any] = np.stack(
                 [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)]
             ).astype(dtype)
             sums_b = (weights @ stacked).astype(np.float64).reshape(size, 2, 3, n_classes)
