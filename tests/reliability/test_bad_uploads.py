@@ -789,7 +789,7 @@ IMPORT_CASES = [
     ImportCase(
         "html-in-labels",
         _labels([SCRIPT, *LABELS[1:]]),
-        "unexpected ['<script>alert(1)</script>']",
+        "unexpected '<script>alert(1)</script>'",
     ),
 ]
 
