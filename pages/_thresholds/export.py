@@ -38,6 +38,13 @@ def _on_import(t: Tuning, key: str) -> None:
     )
 
 
+def _without_model(params: dict[str, str]) -> dict[str, str]:
+    """The link's parameters minus ``model``: the sidebar's model picker is bound to the URL
+    and adds ``model=`` itself after the page switch (Streamlit appends it; a ``model`` in
+    the link too would show twice). The selected model is the one the link is for."""
+    return {key: value for key, value in params.items() if key != "model"}
+
+
 def export_section(t: Tuning, metrics: Any) -> None:
     """Section 9 (below its title): thresholds.json, import, and the Playground link."""
     ns, card, labels = t.ns, t.card, t.labels
@@ -79,13 +86,15 @@ def export_section(t: Tuning, metrics: Any) -> None:
             "pages/playground.py",
             label="Use these thresholds in the Playground",
             icon=":material/arrow_forward:",  # opens in this tab
-            query_params=ts.playground_query_params(
-                card.name,
-                labels,
-                t.thr,
-                task=t.ev.task,
-                reject_threshold=t.reject,
-                source=f"Threshold tuning on {t.evs.name}",
+            query_params=_without_model(
+                ts.playground_query_params(
+                    card.name,
+                    labels,
+                    t.thr,
+                    task=t.ev.task,
+                    reject_threshold=t.reject,
+                    source=f"Threshold tuning on {t.evs.name}",
+                )
             ),
         )
         st.caption(

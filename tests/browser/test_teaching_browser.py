@@ -49,4 +49,7 @@ def test_first_screen_is_a_prior(app_url, page) -> None:  # type: ignore[no-unty
     heading = page.locator("h3").first.text_content() or ""
     assert heading.startswith("No text yet: the model's prior")
     assert "Predicted class" not in _main_text(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for()
+    assert (chart.bounding_box() or {}).get("height", 0) > 200  # the prior's bars are drawn
     shot(page, "first-screen")

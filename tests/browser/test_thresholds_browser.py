@@ -69,7 +69,7 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
     box = editor.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + 35 + 17)  # row 0, threshold
     for step in ("Enter", "Control+A", "0.9", "Enter"):
-        page.wait_for_timeout(300)  # the grid's cell editor opens asynchronously
+        page.wait_for_timeout(600)  # the grid's cell editor opens asynchronously
         if step == "0.9":
             page.keyboard.type(step)
         else:
@@ -90,7 +90,7 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
 
     # the Playground opens (in this tab) with these exact thresholds in its URL, once each
     link = page.get_by_role("link", name="Use these thresholds in the Playground")
-    assert (link.get_attribute("href") or "").count("model=") == 1
+    assert "model=" not in (link.get_attribute("href") or "")  # the sidebar's binding adds it
     link.click()
     wait_idle(page, timeout=120_000)
     assert f"t.goemotions.admiration={doc['thresholds'][0]!r}" in page.url  # not rounded
