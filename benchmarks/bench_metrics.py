@@ -116,7 +116,10 @@ def bench_threshold_move(scores: np.ndarray, truth: np.ndarray, repeat: int) -> 
         builds.append(built - start)
         cold_first.append(first - built)
         cold_second.append(time.perf_counter() - first)
-    wall, cpu, scratch_wall, scratch_cpu = [], [], [], []
+    wall: list[float] = []
+    cpu: list[float] = []
+    scratch_wall: list[float] = []
+    scratch_cpu: list[float] = []
     t = np.full(C, 0.5)
     ev.metrics_at(t)
     for c, value in _moves(300, seed=1):
