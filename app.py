@@ -12,9 +12,12 @@ from pages import _shared
 
 st.set_page_config(
     page_title="Classifier Output Explorer",
-    page_icon=":material/insights:",
+    # An emoji becomes an inline SVG favicon; a :material/...: icon would be fetched from
+    # fonts.gstatic.com, which fails offline.
+    page_icon="📊",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # "auto": open on wide screens, collapsed on phones (an expanded sidebar covers the page).
+    initial_sidebar_state="auto",
 )
 
 PAGES = [
