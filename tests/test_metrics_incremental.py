@@ -64,7 +64,7 @@ THRESHOLD = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     which=st.sampled_from(sorted(EVALS)),
     start=st.lists(THRESHOLD, min_size=C, max_size=C),

@@ -33,7 +33,7 @@ def _same(a: TruthColumn, b: TruthColumn) -> None:
             assert x == y, (f.name, x, y)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     pool=st.lists(CELLS, min_size=1, max_size=12),
     seed=st.integers(0, 2**16),
