@@ -22,6 +22,7 @@ from pages._thresholds import (
     confusion,
     curves,
     data,
+    examples,
     export,
     metrics,
     optimise,
@@ -122,6 +123,9 @@ def analysis(evs: Any) -> None:
 
     st.subheader("9 · Export and import")
     export.export_section(t, current)
+
+    st.subheader("10 · Examples, label issues and slices")
+    examples.examples_section(t, focus)
 
 
 analysis(eval_set)

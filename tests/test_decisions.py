@@ -82,7 +82,7 @@ def test_top_k_order_and_ties() -> None:
         (
             lambda: multilabel_decide([0.5, 0.5], ["a", "b"], [0.5, -0.1]),
             ValueError,
-            r"`thresholds\[1\]` must be in \[0, 1\]; got -0\.1",
+            r"`thresholds\[1\]` must be in \[0, 1\] \(or \+inf: switched off\); got -0\.1",
         ),
         (
             lambda: multilabel_decide([0.5, 0.5], ["a", "b"], float("nan")),
@@ -229,10 +229,21 @@ def test_multiclass_per_class_winner_thresholds() -> None:
         None,
         "fear",
     ]
-    with pytest.raises(ValueError, match=r"`thresholds\[0\]` must be in \[0, 1\]; got 2.0"):
+    with pytest.raises(ValueError, match=r"`thresholds\[0\]` must be in \[0, 1\] \(or \+inf: switched off\); got 2.0"):
         multiclass_decide(scores, LABELS, thresholds=[2.0, 0.5, 0.5])
     trace = decision_trace(
         scores[0], LABELS, task="multi-class", thresholds=[0.6, 0.2, 0.2], reject_threshold=0.3
     )
     np.testing.assert_allclose(trace["threshold"], [0.6, 0.3, 0.3])
     assert trace["fired"].tolist() == [False, False, False]
+
+
+def test_a_switched_off_class_never_fires() -> None:
+    inf = float("inf")
+    # multi-label: class b is off, even at score 1.0
+    got = multilabel_decide([[0.9, 1.0, 0.6]], LABELS, [0.5, inf, 0.5])
+    assert LABELS[1] not in got[0] and LABELS[0] in got[0]
+    # multi-class: an off winner abstains (the winner rule with per-class thresholds)
+    assert multiclass_decide([[0.2, 0.8, 0.0]], LABELS, thresholds=[0.0, inf, 0.0]) == [None]
+    with pytest.raises(ValueError, match="switched off"):
+        multilabel_decide([[0.5, 0.5, 0.5]], LABELS, [0.5, -inf, 0.5])

@@ -441,3 +441,17 @@ def test_compare_refuses_systems_on_different_data() -> None:
         compare_systems(
             System(name="A", evaluation=_multilabel()), System(name="B", evaluation=_multiclass())
         )
+
+
+def test_slice_chart_is_a_valid_vega_lite_spec_with_nan_bounds() -> None:
+    import json
+
+    from cls_core.views.charts import slice_metrics_chart, slice_metrics_spec
+
+    ev = _multilabel()
+    texts = ["w " * (1 + i % 9) for i in range(ev.n_examples)]
+    table = slice_metrics(ev, length_slices(texts), bootstrap=100)  # "21+ words" is empty
+    spec = slice_metrics_spec(table)
+    json.dumps(spec, allow_nan=False)  # strict JSON: NaN became null
+    slice_metrics_chart(table)  # validates against the Vega-Lite schema
+    assert {row["slice"] for row in spec["data"]["values"]} == set(table["slice"].iloc[1:])

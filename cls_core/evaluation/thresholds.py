@@ -46,7 +46,7 @@ from cls_core.evaluation.metrics import (
     fbeta_from_counts,
 )
 from cls_core.paths import atomic_output
-from cls_core.preview import preview
+from cls_core.preview import preview, preview_list
 from cls_core.scoring.decisions import TASKS, Task, validate_labels
 
 __all__ = [
@@ -940,7 +940,11 @@ class ThresholdsFile:
     Attributes
     ----------
     labels : tuple of str
-    thresholds : tuple of float, class order, each in [0, 1]
+    thresholds : tuple of float, class order, each in [0, 1], or ``inf`` for a class
+        switched off (it never fires). In the JSON file a switched-off class's threshold is
+        ``null`` and its label is listed under ``switched_off``; every reader in the
+        project (the tuning page, the Playground link, ``cls-explorer export``) treats it
+        as never firing.
     objective : str
         Canonical objective text, or "manual" for hand-set thresholds.
     task : "multi-class" or "multi-label"
@@ -986,7 +990,8 @@ class ThresholdsFile:
         """A JSON-ready dict; multi-class keys only for multi-class files, ``model`` only when set."""
         out: dict[str, Any] = {
             "labels": list(self.labels),
-            "thresholds": list(self.thresholds),
+            # a switched-off class (+inf: never fires) is written as null
+            "thresholds": [None if t == math.inf else t for t in self.thresholds],
             "objective": self.objective,
             "task": self.task,
             "n_examples": self.n_examples,
@@ -995,6 +1000,11 @@ class ThresholdsFile:
             "micro": dict(self.micro or {}),
             "macro": dict(self.macro or {}),
         }
+        off = [
+            label for label, t in zip(self.labels, self.thresholds, strict=True) if t == math.inf
+        ]
+        if off:
+            out["switched_off"] = off
         if self.task == "multi-class":
             out["reject_threshold"] = self.reject_threshold
             out["coverage"] = self.coverage
@@ -1076,12 +1086,13 @@ def thresholds_file(
     model : str, optional
     bootstrap : BootstrapIntervals, optional
     """
-    thresholds = _clip_unit(metrics.thresholds)
+    off = np.asarray(metrics.thresholds, dtype=np.float64) == np.inf
+    thresholds = np.where(off, np.inf, _clip_unit(metrics.thresholds))
     per_class = []
     for c, label in enumerate(metrics.labels):
         row: dict[str, Any] = {
             "label": label,
-            "threshold": float(thresholds[c]),
+            "threshold": None if off[c] else float(thresholds[c]),
             "precision": float(metrics.precision[c]),
             "recall": float(metrics.recall[c]),
             "f1": float(metrics.f1[c]),
@@ -1291,8 +1302,23 @@ def read_thresholds_json(
         raise ValueError(
             f"{name}: `thresholds` must be a list of {len(names)} numbers (one per label); got {preview(values, limit=100)}"
         )
+    switched_off = data.get("switched_off", [])
+    if not isinstance(switched_off, list) or not all(isinstance(x, str) for x in switched_off):
+        raise ValueError(f"{name}: `switched_off` must be a list of label names")
+    unknown_off = [x for x in switched_off if x not in names]
+    if unknown_off:
+        raise ValueError(
+            f"{name}: `switched_off` names labels the file does not have: {preview_list(unknown_off)}"
+        )
+    for i, v in enumerate(values):
+        if (v is None) != (names[i] in switched_off):
+            raise ValueError(
+                f"{name}: `thresholds[{i}]` ({preview(names[i])}) must be null exactly when "
+                "the class is listed under `switched_off` (a switched-off class never fires)"
+            )
     thresholds = tuple(
-        _unit_number(name, f"thresholds[{i}]", v) or 0.0 for i, v in enumerate(values)
+        math.inf if v is None else (_unit_number(name, f"thresholds[{i}]", v) or 0.0)
+        for i, v in enumerate(values)
     )
     file_task = data["task"]
     if file_task not in TASKS:

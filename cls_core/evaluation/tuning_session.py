@@ -22,8 +22,8 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -85,6 +85,11 @@ class EvalSet:
         SHA-256 of the input file's bytes (``data_sha256`` in thresholds.json).
     model : str or None
         The model that produced the scores; None for a model-agnostic scores file.
+    texts : tuple of str or None
+        One text per row when known (labelled texts; a scores file with a ``text`` column),
+        for the examples list, label issues and slices.
+    columns : DataFrame or None
+        The input's other columns for the kept rows (slicing by an extra column).
     """
 
     name: str
@@ -96,6 +101,8 @@ class EvalSet:
     report: DataReport
     sha256: str
     model: str | None = None
+    texts: tuple[str, ...] | None = None
+    columns: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def task(self) -> Task:
@@ -163,6 +170,8 @@ def eval_set_from_texts(
         report=texts.report,
         sha256=texts.sha256,
         model=model,
+        texts=tuple(texts.texts),
+        columns=texts.other,
     )
 
 
@@ -178,7 +187,21 @@ def eval_set_from_scores(data: ScoresData, *, name: str) -> EvalSet:
         report=data.report,
         sha256=data.sha256,
         model=None,
+        texts=_text_column(data.other),
+        columns=data.other.reset_index(drop=True),
     )
+
+
+#: Column names a scores file's texts are looked for under, in order.
+TEXT_COLUMNS = ("text", "texts", "sentence", "comment", "query", "utterance")
+
+
+def _text_column(other: pd.DataFrame) -> tuple[str, ...] | None:
+    """The texts of a scores file: its first column named like :data:`TEXT_COLUMNS`."""
+    for name in TEXT_COLUMNS:
+        if name in other.columns:
+            return tuple("" if pd.isna(v) else str(v) for v in other[name].tolist())
+    return None
 
 
 def initial_thresholds(
@@ -394,3 +417,44 @@ def objective_text(values: Mapping[str, Any]) -> str:
     if kind == "accuracy ≥ a":
         return f"accuracy>={float(values['target']):g}"
     raise ValueError(f"unknown optimiser kind {kind!r}")
+
+
+#: What the tuning page offers for a class whose optimiser target cannot be met.
+UNREACHABLE_CHOICES: Final = ("best effort", "keep previous", "switch off")
+
+
+def apply_unreachable_choices(
+    thresholds: npt.ArrayLike,
+    previous: npt.ArrayLike | None,
+    choices: Mapping[int, str],
+) -> npt.NDArray[np.float64]:
+    """Thresholds after the analyst's choice for each class that missed its target.
+
+    Parameters
+    ----------
+    thresholds : array-like (n_classes,)
+        The optimiser's result (best effort for the classes that missed the target).
+    previous : array-like (n_classes,) or None
+        The thresholds before the optimiser ran ("keep previous").
+    choices : mapping class index → one of :data:`UNREACHABLE_CHOICES`
+        "switch off" sets the threshold to ``inf`` (the class never fires).
+
+    Raises
+    ------
+    ValueError
+        An unknown choice, a class index out of range, or "keep previous" without
+        ``previous``.
+    """
+    out = np.asarray(thresholds, dtype=np.float64).copy()
+    for i, choice in choices.items():
+        if not 0 <= int(i) < out.shape[0]:
+            raise ValueError(f"class index {i} is out of range for {out.shape[0]} classes")
+        if choice == "switch off":
+            out[int(i)] = np.inf
+        elif choice == "keep previous":
+            if previous is None:
+                raise ValueError("'keep previous' needs the thresholds from before the optimiser")
+            out[int(i)] = float(np.asarray(previous, dtype=np.float64)[int(i)])
+        elif choice != "best effort":
+            raise ValueError(f"choice must be one of {list(UNREACHABLE_CHOICES)}; got {choice!r}")
+    return out

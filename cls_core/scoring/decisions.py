@@ -6,6 +6,8 @@ One convention everywhere in this project: **a class fires when ``score >= thres
   ``reject_threshold`` the model abstains (``None``) when the top score is below it.
 - Multi-label (sigmoid): every class whose score reaches its own threshold fires, in
   class-id order; an example may get no label at all.
+- A threshold of ``+inf`` switches its class off: it never fires (thresholds.json writes
+  it as ``null`` and lists the class under ``switched_off``).
 
 This module must not import TensorFlow.
 """
@@ -104,7 +106,11 @@ def _check_unit_interval(name: str, value: float) -> float:
 def _as_thresholds(
     thresholds: float | Sequence[float] | npt.ArrayLike, n_classes: int
 ) -> npt.NDArray[np.float64]:
-    """One threshold per class, each in [0, 1] (a single number applies to every class)."""
+    """One threshold per class, each in [0, 1] or +inf (a single number applies to every class).
+
+    A class whose threshold is ``+inf`` is *switched off*: it never fires, whatever its
+    score (the optimisers offer it for a class that cannot reach a target).
+    """
     if np.ndim(thresholds) == 0:
         value = _check_unit_interval("thresholds", thresholds)  # type: ignore[arg-type]
         return np.full(n_classes, value)
@@ -117,10 +123,13 @@ def _as_thresholds(
     if values.dtype.kind not in "biuf" or values.dtype.kind == "b":
         raise TypeError(f"`thresholds` must be numbers; got dtype {values.dtype}")
     values = values.astype(np.float64)
-    bad = ~(np.isfinite(values) & (values >= 0.0) & (values <= 1.0))
+    # +inf switches a class off (it never fires): thresholds.json writes it as null
+    bad = ~((np.isfinite(values) & (values >= 0.0) & (values <= 1.0)) | (values == np.inf))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"`thresholds[{i}]` must be in [0, 1]; got {float(values[i])!r}")
+        raise ValueError(
+            f"`thresholds[{i}]` must be in [0, 1] (or +inf: switched off); got {float(values[i])!r}"
+        )
     return values
 
 

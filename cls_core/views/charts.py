@@ -1315,3 +1315,74 @@ def _fix_container_width(spec: Any) -> None:
     elif isinstance(spec, list):
         for value in spec:
             _fix_container_width(value)
+
+
+def slice_metrics_spec(table: Any) -> dict[str, Any]:
+    """Per-slice precision, recall and F1 with intervals, against the overall value.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`cls_core.evaluation.slices.slice_metrics`'s result: a first line
+        ``overall``, then one per slice, with ``support`` and for each metric the value and
+        its ``_low``/``_high`` bounds (NaN bounds draw no bar).
+
+    Returns
+    -------
+    dict: a facet spec, one column per metric; each slice is a point with its interval,
+    the overall value a dashed rule. Data fields ``slice``, ``support``, ``metric``,
+    ``value``, ``low``, ``high``, ``overall``.
+    """
+    metrics = ("precision", "recall", "f1")
+    overall = table.iloc[0]
+    rest = table.iloc[1:]
+    columns: dict[str, list[Any]] = {k: [] for k in ("slice", "support", "metric", "value", "low", "high", "overall")}  # fmt: skip
+    for metric in metrics:
+        n = len(rest)
+        columns["slice"] += [str(s) for s in rest["slice"]]
+        columns["support"] += [int(s) for s in rest["support"]]
+        columns["metric"] += [metric] * n
+        for key, field in (("value", metric), ("low", f"{metric}_low"), ("high", f"{metric}_high")):
+            columns[key] += _column(np.asarray(rest[field], dtype=np.float64))
+        columns["overall"] += [float(overall[metric])] * n
+    rows = _records(columns)
+    order = [str(s) for s in rest["slice"]]
+    y = _tip("slice", "nominal", sort=order, title=None, axis={"labelLimit": 220})
+    tooltip = [
+        _tip("slice", "nominal"),
+        _tip("support", "quantitative", format=","),
+        _tip("value", format=".3f"),
+        _tip("low", format=".3f"),
+        _tip("high", format=".3f"),
+        _tip("overall", format=".3f"),
+    ]
+    layers = [
+        {
+            "mark": {"type": "rule", "color": "#64748b", "strokeWidth": 2},
+            "encoding": {
+                "x": _tip("low", scale=_UNIT, title=None),
+                "x2": {"field": "high"},
+                "y": y,
+            },
+        },
+        {
+            "mark": {"type": "point", "filled": True, "color": COLORS["fired"], "size": 60},
+            "encoding": {"x": _tip("value", scale=_UNIT, title=None), "y": y, "tooltip": tooltip},
+        },
+        {
+            "mark": {"type": "rule", "color": "#dc2626", "strokeDash": [4, 3]},
+            "encoding": {"x": {"aggregate": "mean", "field": "overall", "type": "quantitative"}},
+        },
+    ]
+    return {
+        "$schema": _SCHEMA,
+        "data": {"values": rows},
+        "facet": {"column": _tip("metric", "nominal", sort=list(metrics), title=None)},
+        "spec": {"layer": layers, "width": 180, "height": {"step": 24}},
+        "spacing": 24,
+    }
+
+
+def slice_metrics_chart(table: Any) -> alt.FacetChart:
+    """:func:`slice_metrics_spec` as a validated Altair chart."""
+    return alt.FacetChart.from_dict(slice_metrics_spec(table))

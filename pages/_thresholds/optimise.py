@@ -24,6 +24,7 @@ from pages._thresholds.session import Tuning, chart_block, mark_changed, operati
 def _optimise(state: dict[str, Any], evaluation: Any, objective: str, min_tp: int = 0) -> None:
     result = tune(evaluation, objective, min_tp=min_tp)
     state["min_tp"] = min_tp
+    state["thr_before"] = np.asarray(state["thr"], dtype=np.float64).copy()
     if result.selection is not None:
         state["thr"] = np.asarray(result.selection.thresholds, dtype=np.float64).copy()
     if result.reject is not None:
@@ -202,6 +203,64 @@ def _multilabel_rule(t: Tuning, kind: str, column: Any) -> None:
     )
 
 
+def _apply_unreachable(state: dict[str, Any], key: str, classes: list[int]) -> None:
+    edits = st.session_state[key].get("edited_rows", {})
+    chosen = {
+        i: edits.get(row, {}).get("what to do") or "best effort" for row, i in enumerate(classes)
+    }
+    state["thr"] = ts.apply_unreachable_choices(state["thr"], state.get("thr_before"), chosen)
+    state["unreachable_done"] = state["ver"] + 1
+    mark_changed(state, objective=state["objective"])
+    state["rerun_all"] = True
+
+
+def _unreachable(t: Tuning, selection: Any) -> None:
+    """Targets that cannot be met are said, never silently exported: choose per class."""
+    state, ns = t.state, t.ns
+    bad = [(i, c) for i, c in enumerate(selection.choices) if not c.feasible and c.support > 0]
+    if not bad or state.get("unreachable_done") == state["ver"]:
+        return
+    objective = selection.objective
+    st.warning(
+        f"{count_noun(len(bad), 'class', 'classes')} cannot reach {objective}. For each, "
+        "choose: **best effort** (the threshold closest to the target, now applied), "
+        "**keep previous** (the threshold before this run) or **switch off** (the class "
+        "never fires; thresholds.json writes it as null under switched_off, and the "
+        "Playground and exported models honour it)."
+    )
+    frame = pd.DataFrame(
+        {
+            "class": [c.label for _, c in bad],
+            "precision (best effort)": [c.precision for _, c in bad],
+            "recall (best effort)": [c.recall for _, c in bad],
+            "support": [c.support for _, c in bad],
+            "what to do": ["best effort"] * len(bad),
+        }
+    )
+    key = f"{ns}.unreach.{state['ver']}"
+    st.data_editor(
+        frame,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        disabled=["class", "precision (best effort)", "recall (best effort)", "support"],
+        column_config={
+            "precision (best effort)": st.column_config.NumberColumn(format="%.3f"),
+            "recall (best effort)": st.column_config.NumberColumn(format="%.3f"),
+            "what to do": st.column_config.SelectboxColumn(
+                options=list(ts.UNREACHABLE_CHOICES), required=True
+            ),
+        },
+    )
+    st.button(
+        "Apply these choices",
+        icon=":material/done_all:",
+        on_click=_apply_unreachable,
+        args=(state, key, [i for i, _ in bad]),
+        key=f"{ns}.unreach.apply",
+    )
+
+
 def optimise_section(t: Tuning, focus: int) -> None:
     """Section 6 (below its title): objective, Optimise, cost curve, bootstrap."""
     state, ns, ev = t.state, t.ns, t.ev
@@ -253,12 +312,7 @@ def optimise_section(t: Tuning, focus: int) -> None:
     )
     selection = state["selection"]
     if selection is not None and state["objective"] != "manual":
-        bad = [c.label for c in selection.choices if not c.feasible]
-        if bad:
-            st.warning(
-                f"{count_noun(len(bad), 'class', 'classes')} cannot reach the target; the best "
-                f"reachable value was used instead for: {escape_markdown(', '.join(bad[:15]))}{'…' if len(bad) > 15 else ''}"
-            )
+        _unreachable(t, selection)
     if kind in ("precision ≥ p", "recall ≥ r"):
         _guarantee(t, "precision" if kind.startswith("precision") else "recall", params["target"])
     if kind == "cost":

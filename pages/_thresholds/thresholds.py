@@ -17,8 +17,13 @@ from pages._thresholds.session import Tuning, mark_changed
 
 def _on_editor(state: dict[str, Any], key: str) -> None:
     for row, edits in st.session_state[key].get("edited_rows", {}).items():
-        if "threshold" in edits and edits["threshold"] is not None:
-            state["thr"][int(row)] = float(edits["threshold"])
+        i = int(row)
+        if edits.get("off") is True:
+            state["thr"][i] = np.inf  # switched off: never fires
+        elif "threshold" in edits and edits["threshold"] is not None:
+            state["thr"][i] = float(edits["threshold"])
+        elif edits.get("off") is False and state["thr"][i] == np.inf:
+            state["thr"][i] = 1.0  # back on, at the top: move it from there
     mark_changed(state)
 
 
@@ -60,8 +65,16 @@ def threshold_controls(t: Tuning) -> int:
     left, right = st.columns([2, 3])
     with left:
         editor_key = f"{ns}.editor.{state['ver']}.{state.get('edver', 0)}"
+        off = t.thr == np.inf
         st.data_editor(
-            pd.DataFrame({"label": labels, "threshold": t.thr, "support": ev.support}),
+            pd.DataFrame(
+                {
+                    "label": labels,
+                    "threshold": np.where(off, np.nan, t.thr),
+                    "off": off,
+                    "support": ev.support,
+                }
+            ),
             key=editor_key,
             on_change=_on_editor,
             args=(state, editor_key),
@@ -72,9 +85,19 @@ def threshold_controls(t: Tuning) -> int:
             column_config={
                 "threshold": st.column_config.NumberColumn(
                     min_value=0.0, max_value=1.0, format=THRESHOLD_FORMAT
-                )
+                ),
+                "off": st.column_config.CheckboxColumn(
+                    "off",
+                    help="Switch the class off: it never fires (thresholds.json writes its "
+                    "threshold as null and lists it under switched_off).",
+                ),
             },
         )
+        if off.any():
+            st.caption(
+                f"Switched off (never fire): {', '.join(labels[i] for i in np.flatnonzero(off)[:10])}"
+                + ("…" if off.sum() > 10 else "")
+            )
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         value = c1.number_input(
             "Set every class to", 0.0, 1.0, 0.0 if t.multi_class else 0.5, 0.01, key=f"{ns}.all"

@@ -1,0 +1,96 @@
+"""A class switched off (threshold +inf, never fires): the one representation every reader
+understands — decisions, metrics, thresholds.json (null + switched_off), the errors command."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cls_core.cli import main
+from cls_core.evaluation.metrics import build_evaluation
+from cls_core.evaluation.thresholds import read_thresholds_json, thresholds_file
+from cls_core.evaluation.tuning_session import apply_unreachable_choices, thresholds_json_text
+
+LABELS = ("a", "b", "c")
+
+
+def _evaluation():  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    scores = rng.random((200, 3)).astype(np.float32)
+    scores[0, 1] = 1.0  # even a score of exactly 1.0 must not fire a switched-off class
+    truth = rng.random((200, 3)) < scores
+    return build_evaluation(scores, truth, labels=LABELS, task="multi-label")
+
+
+def test_metrics_count_nothing_for_a_switched_off_class() -> None:
+    ev = _evaluation()
+    m = ev.metrics_at([0.5, math.inf, 0.5])
+    assert m.tp[1] == 0 and m.fp[1] == 0 and m.fn[1] == m.support[1]
+    assert not ev.predicted([0.5, math.inf, 0.5])[:, 1].any()
+
+
+def test_thresholds_json_writes_null_and_switched_off_and_reads_it_back(tmp_path: Path) -> None:
+    ev = _evaluation()
+    text = thresholds_json_text(ev.metrics_at([0.5, math.inf, 0.4]), objective="manual")
+    doc = json.loads(text)  # strict JSON: no Infinity
+    assert doc["thresholds"] == [0.5, None, 0.4]
+    assert doc["switched_off"] == ["b"]
+    assert doc["per_class"][1]["threshold"] is None
+    back = read_thresholds_json(text.encode(), labels=LABELS, task="multi-label")
+    assert back.thresholds == (0.5, math.inf, 0.4)
+    # a file without any switched-off class has no such key
+    plain = json.loads(thresholds_json_text(ev.metrics_at([0.5, 0.5, 0.5])))
+    assert "switched_off" not in plain
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(switched_off=[]), "must be null exactly when"),
+        (lambda d: d["thresholds"].__setitem__(0, None), "must be null exactly when"),
+        (lambda d: d.update(switched_off=["zzz", "b"]), "names labels the file does not have"),
+        (lambda d: d.update(switched_off="b"), "`switched_off` must be a list"),
+    ],
+)
+def test_inconsistent_switched_off_is_refused(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    ev = _evaluation()
+    doc = json.loads(thresholds_json_text(ev.metrics_at([0.5, math.inf, 0.4])))
+    mutate(doc)
+    with pytest.raises(ValueError, match=message):
+        read_thresholds_json(json.dumps(doc).encode())
+
+
+def test_thresholds_file_keeps_inf_for_switched_off() -> None:
+    ev = _evaluation()
+    document = thresholds_file(ev.metrics_at([0.2, math.inf, 0.9]))
+    assert document.thresholds == (0.2, math.inf, 0.9)
+
+
+def test_errors_command_honours_a_switched_off_class(tmp_path: Path) -> None:
+    ev = _evaluation()
+    rows = ["a,b,c,label"] + [
+        ",".join(f"{v:.4f}" for v in s) + "," + (";".join(np.array(LABELS)[t]) or "a")
+        for s, t in zip(ev.scores, ev.truth, strict=True)
+    ]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "t.json").write_text(thresholds_json_text(ev.metrics_at([0.5, math.inf, 0.5])))
+    out = tmp_path / "fp.csv"
+    code = main(["errors", str(tmp_path / "s.csv"), "--thresholds", str(tmp_path / "t.json"),
+                 "--class", "b", "--kind", "tp", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert out.read_text().strip().count("\n") == 0  # header only: b never fires
+
+
+def test_apply_unreachable_choices() -> None:
+    out = apply_unreachable_choices(
+        [0.9, 0.8, 0.7], [0.1, 0.2, 0.3], {0: "best effort", 1: "keep previous", 2: "switch off"}
+    )
+    assert out.tolist() == [0.9, 0.2, math.inf]
+    with pytest.raises(ValueError, match="choice must be one of"):
+        apply_unreachable_choices([0.5], None, {0: "maybe"})
+    with pytest.raises(ValueError, match="needs the thresholds from before"):
+        apply_unreachable_choices([0.5], None, {0: "keep previous"})
