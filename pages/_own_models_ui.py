@@ -7,6 +7,8 @@ Labels, keys and notes come from the user's model, so everything goes through
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -64,12 +66,26 @@ def recovered_logits_note(card: ModelCard) -> None:
     )
 
 
+_CLASSIFY_RECIPE = (
+    "To add one: export an extra endpoint whose argument is named `inputs`, parse the "
+    "serialized tf.Examples with `tf.io.parse_example` (a bytes feature holding the text), "
+    "return float32 `scores` and string `classes`, both [batch, C], then set its method name "
+    "to tensorflow/serving/classify with `MethodNameUpdater` (the bundled models' exporter, "
+    "`cls_core.modelio.training.export_saved_model`, does exactly this)."
+)
+
+
+def _plain(text: str) -> str:
+    """Lint text for table cells and escaped Markdown: `name` → ‘name’ (no literal backticks)."""
+    return re.sub(r"`([^`]*)`", r"‘\1’", text)
+
+
 def _lint_frame(lint: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "": ["pass" if r.passed else ("FAIL" if r.passed is False else "n/a") for r in lint],
-            "rule": [r.rule for r in lint],
-            "why": [r.explanation for r in lint],
+            "rule": [_plain(r.rule) for r in lint],
+            "why": [_plain(r.explanation) for r in lint],
         }
     )
 
@@ -118,8 +134,12 @@ def signature_section(card: ModelCard, signatures: dict[str, Any], model: Any) -
             f"({len(failed)} of {len(readiness.lint)} rules fail):",
             icon=":material/rule:",
         )
-        st.markdown("\n".join(f"- {escape_markdown(need)}" for need in readiness.needs))
-    elif failed:
+        st.markdown("\n".join(f"- {escape_markdown(_plain(r.rule))}" for r in failed))
+        st.caption(_CLASSIFY_RECIPE)
+        with st.expander(f"All {len(readiness.lint)} rules, and why each fails"):
+            st.dataframe(_lint_frame(readiness.lint), hide_index=True, width="stretch")
+        return
+    if failed:
         st.error(
             f"Classify signature {code_span(readiness.signature)}: {len(failed)} of "
             f"{len(readiness.lint)} rules fail — TF Serving clients will break."
@@ -131,5 +151,9 @@ def signature_section(card: ModelCard, signatures: dict[str, Any], model: Any) -
         )
     st.dataframe(_lint_frame(readiness.lint), hide_index=True, width="stretch")
     if classes is not None and scores is not None:
-        st.markdown("REST response for one example, from running the signature:")
-        st.json(rest_classify_response(classes, scores))
+        st.markdown("REST `:classify` response for one example, from running the signature:")
+        st.code(
+            json.dumps(rest_classify_response(classes, scores), ensure_ascii=False),
+            language="json",
+            wrap_lines=True,
+        )
