@@ -555,3 +555,24 @@ def test_card_then_score_then_tune(
     assert main(["tune", str(scores), "--out", str(out), "--model", "module_logits"]) == 0
     result = json.loads(out.read_text())
     assert result["labels"] == list(MODULE_LABELS)
+
+
+def test_a_model_that_cannot_be_understood_is_not_probed_again(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cls_core.modelio import inspect
+
+    calls = []
+    real = inspect.infer_model
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inspect, "infer_model", counting)
+    first = {b.name: b.reason for b in list_models([root]).broken}
+    second = {b.name: b.reason for b in list_models([root]).broken}
+    assert first == second and "multi_output" in first
+    assert [Path(p).name for p in calls].count("multi_output") <= 1  # cached with its files
+    (root / "multi_output" / CARD_FILENAME).write_text('{"adapter": {"output": "tone_logits"}}')
+    assert list_models([root]).get("multi_output") is not None  # a new card is read at once

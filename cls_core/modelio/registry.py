@@ -405,8 +405,10 @@ def _adapter(raw: dict[str, Any], card_path: Path) -> AdapterSpec | None:
         raise _card_error(card_path, str(exc)) from exc
 
 
-#: Inferred cards by (model directory, stamp of its files and card overrides).
-_INFERRED: dict[tuple[str, str], ModelCard] = {}
+#: Inferred cards by (model directory, stamp of its files and card overrides); a model that
+#: could not be understood keeps its reason, so a listing every few seconds does not load
+#: and probe it again until its files change.
+_INFERRED: dict[tuple[str, str], ModelCard | str] = {}
 _INFERRED_MAX = 64
 _REFUSED_SUFFIXES = (".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".joblib")
 
@@ -429,8 +431,20 @@ def _own_card(path: Path, root: Path, overrides: dict[str, Any] | None) -> Model
     """
     key = (str(path.resolve()), _inference_stamp(path, overrides))
     cached = _INFERRED.get(key)
-    if cached is not None:
-        return cached
+    if cached is None:
+        try:
+            cached = _infer_own_card(path, root, overrides)
+        except ValueError as exc:
+            cached = str(exc)
+        if len(_INFERRED) >= _INFERRED_MAX:
+            _INFERRED.clear()
+        _INFERRED[key] = cached
+    if isinstance(cached, str):
+        raise ValueError(cached)
+    return cached
+
+
+def _infer_own_card(path: Path, root: Path, overrides: dict[str, Any] | None) -> ModelCard:
     from cls_core.modelio.inspect import InferenceError, infer_model
 
     given = dict(overrides or {})
@@ -461,9 +475,6 @@ def _own_card(path: Path, root: Path, overrides: dict[str, Any] | None) -> Model
     card = ModelCard.from_dict(raw, path=path)
     if overrides is None:
         card = replace(card, inferred=True)
-    if len(_INFERRED) >= _INFERRED_MAX:
-        _INFERRED.clear()
-    _INFERRED[key] = card
     return card
 
 
