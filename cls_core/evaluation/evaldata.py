@@ -395,19 +395,20 @@ def _string_columns(schema: Any) -> list[str]:
     ]
 
 
-def _decoded_bytes(batch: Any) -> int:
-    """Bytes an Arrow record batch takes once its dictionary columns are expanded."""
+def _decoded_bytes(data: Any) -> int:
+    """Bytes an Arrow record batch or table takes once its dictionary columns are expanded."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     total = 0
-    for column in batch.columns:
-        if pa.types.is_dictionary(column.type):
-            lengths = pc.binary_length(column.dictionary)
-            total += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
-            total += 8 * len(column)  # offsets
-        else:
-            total += int(column.nbytes)
+    for column in data.columns:
+        for array in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+            if pa.types.is_dictionary(array.type):
+                lengths = pc.binary_length(array.dictionary)
+                total += int(pc.sum(pc.take(lengths, array.indices)).as_py() or 0)
+                total += 8 * len(array)  # offsets
+            else:
+                total += int(array.nbytes)
     return total
 
 
@@ -461,12 +462,14 @@ def _read_parquet_capped(source: Source, label: str) -> pd.DataFrame:
     batches = []
     try:
         reader = pq.ParquetFile(_parquet_input(source), read_dictionary=_string_columns(schema))
-        for batch in reader.iter_batches(batch_size=65_536):
-            total += _decoded_bytes(batch)
+        # one row group at a time (bounded by the checks above while strings stay encoded)
+        for i in range(reader.num_row_groups):
+            group = reader.read_row_group(i)
+            total += _decoded_bytes(group)
             if total > limit:
                 raise _too_many_bytes(label, f"its data decodes to at least {total:,} bytes")
-            batches.append(batch)
-        table = pa.Table.from_batches(batches) if batches else reader.schema_arrow.empty_table()
+            batches.append(group)
+        table = pa.concat_tables(batches) if batches else reader.schema_arrow.empty_table()
         table = _decode_dictionaries(table).replace_schema_metadata(schema.metadata)
         return table.to_pandas()
     except EvalDataError:
