@@ -272,7 +272,10 @@ def test_float32_at_least_is_the_smallest_float32_not_below() -> None:
         ({"temperature": math.nan}, r"`temperature` must be a finite number > 0; got nan"),
         ({"temperature": math.inf}, r"`temperature` must be a finite number > 0; got inf"),
         ({"thresholds": (0.5,)}, r"`thresholds` must hold one number per label \(2\); got 1"),
-        ({"thresholds": (0.5, 1.5)}, r"`thresholds\[1\]` must be in \[0, 1\]; got 1.5"),
+        (
+            {"thresholds": (0.5, 1.5)},
+            r"`thresholds\[1\]` must be in \[0, 1\] \(or \+inf: switched off\); got 1.5",
+        ),
         ({"reject_threshold": 0.5}, r"`reject_threshold` must be None for a multi-label rule"),
         ({"task": "ranking"}, r"`task` must be one of multi-class, multi-label; got 'ranking'"),
     ],
@@ -563,6 +566,26 @@ def test_cli_out_dir_rules(
     assert status == 0, err
     assert json.loads((out / "model_card.json").read_text())[EXPORT_CARD_KEY]["temperature"] == 2.0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_switched_off_class_never_fires(root: Path, tmp_path: Path) -> None:
+    """thresholds.json's null (switched off, +inf) becomes a cutoff no score reaches."""
+    doc = thresholds_doc("multi-label", thresholds=[0.0, None, 0.5, 0.5], switched_off=["fear"])
+    path = write_doc(tmp_path / "thresholds.json", doc)
+    result = export_decision_model(
+        "ml_t1", path, out_dir=root / "ml_off_exp", temperature=1.0, roots=[root]
+    )
+    assert result.rule.thresholds[1] == math.inf
+    model = load_model("ml_off_exp", roots=[root])
+    got = _run(model, 2 * WINDOW + 1)
+    assert got["fired"][:, 0].all()  # threshold 0: always
+    assert not got["fired"][:, 1].any()  # switched off: never
+    np.testing.assert_array_equal(got["fired"], reference_fired(got["scores"], result.rule))
+    card = json.loads((result.path / "model_card.json").read_text())
+    assert card["switched_off"] == ["fear"]
+    assert card["decision_export"]["thresholds"] == [0.0, None, 0.5, 0.5]
+    baked = baked_decision(model)
+    assert baked is not None and baked.thresholds[1] == math.inf
 
 
 def test_python_api_refuses_a_model_the_registry_cannot_load(root: Path, tmp_path: Path) -> None:

@@ -139,7 +139,8 @@ class DecisionRule:
     labels : tuple of str
         Class names in class-id order (unique, non-empty strings).
     thresholds : tuple of float
-        One per class, each in [0, 1]. Multi-label: class ``c`` fires when
+        One per class, each in [0, 1], or ``+inf`` for a switched-off class (it never
+        fires; thresholds.json writes it as null). Multi-label: class ``c`` fires when
         ``score[c] >= thresholds[c]``. Multi-class: the arg-max ``w`` is output when
         ``score[w] >= max(thresholds[w], reject_threshold)``.
     reject_threshold : float or None
@@ -172,8 +173,11 @@ class DecisionRule:
                 f"got {len(self.thresholds)}"
             )
         for i, t in enumerate(self.thresholds):
-            if not (isinstance(t, float | int) and math.isfinite(t) and 0.0 <= t <= 1.0):
-                raise ValueError(f"`thresholds[{i}]` must be in [0, 1]; got {t!r}")
+            ok = isinstance(t, float | int) and (t == math.inf or 0.0 <= t <= 1.0)
+            if not ok:
+                raise ValueError(
+                    f"`thresholds[{i}]` must be in [0, 1] (or +inf: switched off); got {t!r}"
+                )
         r = self.reject_threshold
         if r is not None:
             if self.task == "multi-label":
@@ -628,6 +632,11 @@ def _read_rule(
     return rule, doc, hashlib.sha256(doc_bytes).hexdigest()
 
 
+def _json_thresholds(values: Sequence[float]) -> list[float | None]:
+    """Thresholds as thresholds.json writes them: ``+inf`` (switched off) as null."""
+    return [None if t == math.inf else float(t) for t in values]
+
+
 def _exported_card(
     source: LoadedModel,
     *,
@@ -649,7 +658,11 @@ def _exported_card(
                 f"(objective {doc.objective}) and temperature {rule.temperature:g} baked into "
                 "its serving signatures (serving_default, classification, decision)."
             ),
-            "thresholds": list(rule.thresholds) if rule.task == "multi-label" else None,
+            # A card threshold is in [0, 1]: a switched-off class shows 1.0 there (the
+            # model itself never fires it; see `switched_off` and the model's constants).
+            "thresholds": [min(t, 1.0) for t in rule.thresholds]
+            if rule.task == "multi-label"
+            else None,
             "reject_threshold": rule.reject_threshold,
             "metrics": {
                 "source_model": source.card.metrics,
@@ -667,8 +680,11 @@ def _exported_card(
             EXPORT_CARD_KEY: provenance,
         }
     )
+    off = [label for label, t in zip(rule.labels, rule.thresholds, strict=True) if t == math.inf]
+    if off:
+        card["switched_off"] = off
     if rule.task == "multi-class":
-        card["winner_thresholds"] = list(rule.thresholds)
+        card["winner_thresholds"] = _json_thresholds(rule.thresholds)
     return card
 
 
@@ -791,7 +807,7 @@ def export_decision_model(
         "data_sha256": doc.data_sha256,
         "n_examples": doc.n_examples,
         "task": rule.task,
-        "thresholds": list(rule.thresholds),
+        "thresholds": _json_thresholds(rule.thresholds),
         "reject_threshold": rule.reject_threshold,
         "temperature": rule.temperature,
         "command": command if command is not None else " ".join(sys.argv),
