@@ -775,3 +775,12 @@ def test_whole_number_columns_named_by_whole_number_truth_are_score_columns() ->
     assert data.labels == ("0", "1")
     assert data.truth.ids is not None
     assert data.truth.ids.tolist() == [0, 1, 0]
+
+
+def test_header_line_over_16_mib_is_refused() -> None:
+    header = ",".join(f"c{i}" for i in range(2_000_000))  # 16.9 MB, no newline in reach
+    with pytest.raises(
+        EvalDataError,
+        match=r"has a header line longer than 16,777,216 bytes; expected one short name per column",
+    ):
+        read_table((header + "\n1\n").encode(), name="s.csv")
