@@ -568,6 +568,14 @@ def test_cli_out_dir_rules(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def test_a_hidden_output_name_is_refused(root: Path, tmp_path: Path) -> None:
+    doc = json.dumps(thresholds_doc("multi-label")).encode()
+    for name in (".hidden", "_private"):
+        with pytest.raises(ValueError, match="the registry ignores such directories"):
+            export_decision_model("ml_t1", doc, out_dir=tmp_path / name, roots=[root])
+        assert not (tmp_path / name).exists()
+
+
 def test_switched_off_class_never_fires(root: Path, tmp_path: Path) -> None:
     """thresholds.json's null (switched off, +inf) becomes a cutoff no score reaches."""
     doc = thresholds_doc("multi-label", thresholds=[0.0, None, 0.5, 0.5], switched_off=["fear"])

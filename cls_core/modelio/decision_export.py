@@ -791,6 +791,11 @@ def export_decision_model(
     out = Path(out_dir)
     if not out.name or out.name in (".", ".."):
         raise ValueError(f"`out_dir` must name a new directory; got {str(out_dir)!r}")
+    if out.name.startswith((".", "_")):
+        raise ValueError(
+            f"`out_dir`'s name {out.name!r} starts with '.' or '_': the registry ignores such "
+            "directories, so the export would never load; choose another name"
+        )
     source_model = load_model(model, roots=roots)
     rule, doc, doc_sha = _read_rule(thresholds, source_model, temperature)
     _check_out_dir(out, source_model.path, force=force)
