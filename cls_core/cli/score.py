@@ -31,6 +31,7 @@ from cls_core.cli._files import (
 )
 from cls_core.errors import CliError
 from cls_core.paths import atomic_output
+from cls_core.preview import preview, preview_list
 
 __all__ = ["add_parser", "run_score"]
 
@@ -90,7 +91,8 @@ def _score(args: argparse.Namespace, path: str, out: Path) -> int:
         raise CliError(f"file {name!r} has no data rows")
     if args.text_column not in first.columns:
         raise CliError(
-            f"file {name!r} has no text column {args.text_column!r}; columns are {list(first.columns)[:20]}"
+            f"file {name!r} has no text column {preview(args.text_column)}; "
+            f"columns are [{preview_list(first.columns)}]"
         )
 
     from cls_core.errors import ModelLoadError

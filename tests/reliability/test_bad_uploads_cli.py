@@ -216,3 +216,18 @@ def test_text_file_past_the_cell_cap_is_refused_while_reading(tmp_path: Path) ->
         "over the limit of 5,000 cells (rows × columns; set CLS_MAX_CELLS to change it)"
     ], lines
     assert not (tmp_path / "t.json").exists()
+
+
+def test_score_quotes_long_column_names_as_previews(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No text column, and 20 column names of 100,000 characters: one short error line."""
+    src = tmp_path / "t.csv"
+    names = [f"{i}{'x' * 100_000}" for i in range(20)]
+    src.write_text(",".join(names) + "\n" + ",".join("a" * 20) + "\n", encoding="utf-8")
+    out = tmp_path / "scores.parquet"
+    argv = ["score", str(src), "--model", "ekman", "--text-column", "text", "--out", str(out)]
+    code, err = run_cli(argv, capsys)
+    assert_refused(code, err, "has no text column 'text'; columns are ['0xxxxxxxx", out)
+    assert "(100,001 characters)" in err[0]
+    assert len(err[0]) < 2000, len(err[0])
