@@ -18,7 +18,7 @@ from cls_core.scoring.decisions import decision_trace
 from cls_core.views.charts import score_bar_spec, score_diff_chart
 from cls_core.views.formatting import THRESHOLD_FORMAT, code_span, escape_markdown, shorten
 from cls_core.views.score_view import Decision, ScoreView, decide_view, result_record, view_scores
-from pages._shared import model_listing, predict_texts
+from pages._shared import model_listing, predict_texts, show_chart
 
 TEXT_BOX_LIMIT = 4 * MAX_TEXT_CHARS
 
@@ -180,7 +180,7 @@ def word_importance_section(card: ModelCard, text: str, view: Any, temperature: 
 
     result = word_importance(text, score_texts, class_index=int(class_index))
     label = card.labels[int(class_index)]
-    st.altair_chart(word_importance_chart(result.tokens, result.deltas, class_name=label))
+    show_chart(word_importance_chart(result.tokens, result.deltas, class_name=label))
     st.caption(
         f"Each word is shaded by how much the {escape_markdown(label)} score drops when that word "
         "is removed (blue: the word supports the class; red: it works against it). "
@@ -289,7 +289,7 @@ def model_comparison_section(card: ModelCard, text: str) -> None:
             st.markdown(f"**{escape_markdown(model_card.name)}** · {model_card.activation}")
             st.markdown(escape_markdown(decision.sentence()))
             st.caption(f"sum of the scores = {float(view.values[0].sum()):.3f}")
-            st.vega_lite_chart(
+            show_chart(
                 score_bar_spec(
                     model_card.labels,
                     view.values[0],
@@ -350,9 +350,7 @@ def compare_tab(
         f"**A:** {escape_markdown(decision.sentence())}  \n"
         f"**B:** {escape_markdown(decision_b.sentence())}"
     )
-    st.altair_chart(
-        score_diff_chart(card.labels, view.values[0], view_b.values[0]), width="stretch"
-    )
+    show_chart(score_diff_chart(card.labels, view.values[0], view_b.values[0]))
 
 
 def json_tab(

@@ -201,6 +201,42 @@ def card_summary(card: ModelCard) -> str:
 MODEL_FREE_PAGES = frozenset({"Scores → labels"})
 
 
+#: Session-state key of the sidebar's "Presentation mode" toggle.
+PRESENTATION_KEY = "presentation"
+
+# Larger page text for a projector (static CSS: no user text goes into it).
+_PRESENTATION_CSS = """<style>
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
+[data-testid="stMain"] [data-testid="stCaptionContainer"],
+[data-testid="stMain"] label p { font-size: 1.3rem !important; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { color: inherit !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+</style>"""
+
+
+def presentation_mode() -> bool:
+    """Whether the user turned on presentation mode (large type, high contrast)."""
+    return bool(st.session_state.get(PRESENTATION_KEY, False))
+
+
+def show_chart(chart: Any, **kwargs: Any) -> Any:
+    """Draw an Altair chart or Vega-Lite dict styled for this user's screen.
+
+    The spec goes through :func:`cls_core.views.charts.style_spec` with the sidebar's
+    presentation mode and the browser's light/dark theme (``st.context.theme``), so chart
+    text is readable in both themes and large on a projector. ``kwargs`` go to
+    ``st.vega_lite_chart`` (``width`` defaults to ``"stretch"`` for container-wide
+    specs, ``"content"`` otherwise).
+    """
+    from cls_core.views.charts import style_spec
+
+    dark = st.context.theme.type == "dark"
+    spec = style_spec(chart, presentation=presentation_mode(), dark=dark)
+    kwargs.setdefault("width", "stretch" if spec.get("width") == "container" else "content")
+    return st.vega_lite_chart(spec, **kwargs)
+
+
 def render_sidebar(page_title: str) -> None:
     """The shared sidebar: model picker (bound to ``?model=``) and a one-line orientation.
 
@@ -213,6 +249,14 @@ def render_sidebar(page_title: str) -> None:
         blurb = PAGE_BLURBS.get(page_title)
         if blurb:
             st.caption(blurb)
+        st.toggle(
+            "Presentation mode",
+            key=PRESENTATION_KEY,
+            persist_state="session",
+            help="Large type and high contrast in charts and text, for a projector.",
+        )
+        if presentation_mode():
+            st.html(_PRESENTATION_CSS)
         if page_title in MODEL_FREE_PAGES:
             st.caption("This page uses no model: every number comes from the table you edit.")
             return

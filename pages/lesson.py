@@ -83,7 +83,7 @@ m1.metric("softmax: sum", f"{lesson.softmax_sum:.3f}")
 m2.metric("softmax: winner (argmax)", lesson.winner)
 m3.metric("sigmoid: sum", f"{lesson.sigmoid_sum:.3f}")
 m4.metric("sigmoid: labels that fire", str(len(lesson.fired)))
-st.altair_chart(
+_shared.show_chart(
     lesson_activation_chart(
         lesson.names,
         lesson.softmax_scores,

@@ -81,7 +81,10 @@ decision_ui.baked_decision_panel(card, text)
 @st.fragment
 def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
     """Everything that depends on the view and thresholds: reruns alone, never re-infers."""
-    c1, c2, c3 = st.columns([2, 2, 2])
+    # the view picker gets a row of its own: in a third of a 1024 px page its options
+    # ("the model's own activation (softmax)") were cut off
+    c1 = st.container(width=420)
+    c2, c3 = st.columns(2)
     view_kind = c1.selectbox(
         "View scores as",
         VIEWS,
@@ -114,7 +117,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
     if n > 15:
         show_all = st.toggle(f"Show all {n} classes", key="show_all")
         top = None if show_all else 10
-    st.vega_lite_chart(
+    _shared.show_chart(
         score_bar_spec(
             card.labels,
             view.values[0],

@@ -35,9 +35,9 @@ def test_score_bar_chart_thresholds_reject_topk_classid() -> None:
     )
     spec = chart.to_dict()
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["bar", "text", "tick", "rule"]
+    assert marks == ["bar", "text", "text", "tick", "rule"]  # value text outside + inside the bar
     assert spec["layer"][0]["encoding"]["y"]["sort"] == ["b", "c"]  # top-2, in class-id order
-    assert _layer_data(spec, 3) == [{"reject_threshold": 0.45}]
+    assert _layer_data(spec, 4) == [{"reject_threshold": 0.45}]
 
 
 def test_score_bar_spec_is_the_chart_and_json_safe() -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "roc_curve_spec",
     "score_bar_chart",
     "score_diff_chart",
+    "style_spec",
     "word_importance_chart",
 ]
 
@@ -56,6 +57,113 @@ COLORS = {
 }
 
 SortOrder = Literal["score", "class-id"]
+
+# Colours that are dark text/rules on a light page, and what they become on a dark one.
+_DARK_REMAP = {
+    COLORS["threshold"]: "#e5e7eb",
+    "#374151": "#d1d5db",
+    COLORS["other"]: "#64748b",
+    "#64748b": "#94a3b8",
+}
+_TEXT = {"light": "#1f2937", "dark": "#e5e7eb"}
+_MUTED = {"light": "#4b5563", "dark": "#9ca3af"}
+_GRID = {"light": "#e5e7eb", "dark": "#374151"}
+#: Font sizes (px) of axis labels, axis/legend titles and text marks: normal, presentation.
+_FONT = {False: (12, 13, 12), True: (18, 20, 18)}
+
+
+def style_spec(chart: Any, *, presentation: bool = False, dark: bool = False) -> dict[str, Any]:
+    """A chart (Altair object or Vega-Lite dict) made readable on the page it is drawn on.
+
+    - ``dark``: text, grid lines and dark rules/ticks get light colours (Vega's defaults
+      are black text, unreadable on Streamlit's dark background); the background stays
+      transparent so the page's own colour shows.
+    - ``presentation``: large type for a projector (axis labels 18 px, titles 20 px, value
+      labels 18 px instead of 12-13 px), longer axis labels before "…" and bolder strokes.
+
+    Every chart builder here leaves these to this function, so pages pass the user's
+    settings once. Returns a new dict; the input is not changed.
+
+    Parameters
+    ----------
+    chart : alt.Chart-like or dict
+        Anything with ``to_dict()`` or a Vega-Lite dict.
+    presentation : bool
+        Large type and high contrast.
+    dark : bool
+        The page uses a dark theme.
+    """
+    import copy
+
+    spec = chart.to_dict() if hasattr(chart, "to_dict") else copy.deepcopy(chart)
+    if not isinstance(spec, dict):
+        raise ValueError(f"`chart` must be a Vega-Lite dict or a chart; got {type(chart).__name__}")
+    mode = "dark" if dark else "light"
+    label_px, title_px, text_px = _FONT[presentation]
+    scale = text_px / 12.0
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key == "fontSize" and isinstance(value, int | float):
+                    out[key] = round(max(float(value), 11.0) * scale, 1)
+                elif key == "labelLimit" and isinstance(value, int | float) and value > 0:
+                    out[key] = int(value * (1.6 if presentation else 1.25))
+                elif dark and isinstance(value, str) and value in _DARK_REMAP:
+                    out[key] = _DARK_REMAP[value]
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    spec = walk(spec)
+    text, muted = _TEXT[mode], _MUTED[mode]
+    axis: dict[str, Any] = {
+        "labelFontSize": label_px,
+        "titleFontSize": title_px,
+        "labelColor": text if presentation else muted,
+        "titleColor": text,
+        "gridColor": _GRID[mode],
+        "domainColor": muted,
+        "tickColor": muted,
+        "labelLimit": 360 if presentation else 260,
+    }
+    config: dict[str, Any] = {
+        "background": None,
+        "font": "sans-serif",
+        "axis": axis,
+        "legend": {
+            "labelFontSize": label_px,
+            "titleFontSize": title_px,
+            "labelColor": text,
+            "titleColor": text,
+            "labelLimit": 0,
+        },
+        "header": {
+            "labelFontSize": title_px,
+            "titleFontSize": title_px,
+            "labelColor": text,
+            "titleColor": text,
+        },
+        "title": {"fontSize": title_px + 2, "color": text},
+        "text": {"color": text, "fontSize": text_px},
+        "view": {"stroke": None},
+    }
+    if presentation:
+        config["bar"] = {"stroke": text, "strokeWidth": 0.5}
+        config["point"] = {"size": 90}
+        config["line"] = {"strokeWidth": 3}
+    merged = dict(spec.get("config") or {})
+    for key, value in config.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**value, **merged[key]}
+        else:
+            merged.setdefault(key, value)
+    spec["config"] = merged
+    return spec
 
 
 def _order(scores: npt.NDArray[np.float64], sort: str) -> npt.NDArray[np.intp]:
@@ -168,6 +276,7 @@ def score_bar_spec(
         "axis": {"labelLimit": 220},
     }
     x_scale: dict[str, Any] = {"domain": list(domain)} if domain is not None else {"zero": True}
+    span = 0.0 if domain is None else float(domain[1] - domain[0])
     tooltip: list[dict[str, Any]] = [
         {"field": "label", "type": "nominal", "title": "class"},
         {"field": "class_id", "type": "quantitative", "title": "class id"},
@@ -203,16 +312,11 @@ def score_bar_spec(
                 "tooltip": tooltip,
             },
         },
-        {
-            "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 11, "color": "#374151"},
-            "encoding": {
-                "x": {"field": "value", "type": "quantitative"},
-                "y": y,
-                "text": {"field": "value", "type": "quantitative", "format": ".3f"},
-            },
-        },
+        *_value_labels(y, inside_above=None if domain is None else domain[1] - 0.12 * span),
     ]
-    if cuts is not None:
+    # Thresholds are on the score scale, so none on a raw-logits axis; and a tick layer
+    # whose values are all null (never-fire thresholds) makes Vega warn "Infinite extent".
+    if cuts is not None and not raw_logits and bool(np.isfinite(cuts).any()):
         layers.append(
             {
                 "mark": {"type": "tick", "color": COLORS["threshold"], "thickness": 2, "size": 18},
@@ -289,6 +393,29 @@ def score_bar_spec(
     }
 
 
+def _value_labels(y: dict[str, Any], *, inside_above: float | None) -> list[dict[str, Any]]:
+    """Text layers writing each bar's value (3 decimals) at its end.
+
+    On a fixed axis (``inside_above`` given) values at or above ``inside_above`` are
+    written inside the bar's end, so a 0.991 is never clipped at the chart's right edge.
+    No colour is set: the text takes the theme's text colour (see :func:`style_spec`).
+    """
+    text = {"field": "value", "type": "quantitative", "format": ".3f"}
+    outside: dict[str, Any] = {
+        "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 12},
+        "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": y, "text": text},
+    }
+    if inside_above is None:
+        return [outside]
+    outside["transform"] = [{"filter": f"datum.value < {inside_above!r}"}]
+    inside = {
+        "transform": [{"filter": f"datum.value >= {inside_above!r}"}],
+        "mark": {"type": "text", "align": "right", "dx": -3, "fontSize": 12, "color": "white"},
+        "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": y, "text": text},
+    }
+    return [outside, inside]
+
+
 def _finite(value: float) -> float | None:
     """JSON-safe number: NaN/inf become null (Vega-Lite then skips the mark)."""
     return float(value) if np.isfinite(value) else None
@@ -301,7 +428,7 @@ def score_diff_chart(
     *,
     top_k: int | None = 10,
     value_title: str = "score B − score A",
-) -> alt.Chart:
+) -> alt.LayerChart:
     """Per-class score difference B − A, largest absolute changes first.
 
     Returns a bar chart whose data has ``label``, ``a``, ``b``, ``diff`` columns.
@@ -322,28 +449,35 @@ def score_diff_chart(
     )
     frame["direction"] = np.where(frame["diff"] >= 0, "higher for B", "higher for A")
     limit = max(0.05, float(np.abs(diff).max()) if diff.size else 0.05)
-    return (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("diff:Q", title=value_title, scale=alt.Scale(domain=[-limit, limit])),
-            y=alt.Y("label:N", sort=frame["label"].tolist(), title=None),
-            color=alt.Color(
-                "direction:N",
-                scale=alt.Scale(
-                    domain=["higher for B", "higher for A"], range=[COLORS["up"], COLORS["down"]]
-                ),
-                legend=alt.Legend(title=None, orient="bottom"),
+    frame["anchor"] = np.where(frame["diff"] >= 0, "left", "right")
+    base = alt.Chart(frame)
+    y_enc = alt.Y("label:N", sort=frame["label"].tolist(), title=None)
+    # the signed value at each bar's end; the axis leaves 35% headroom on both sides for it
+    values = [
+        base.transform_filter(f"datum.anchor == '{side}'")
+        .mark_text(align=side, dx=3 if side == "left" else -3, fontSize=12)
+        .encode(x="diff:Q", y=y_enc, text=alt.Text("diff:Q", format="+.3f"))
+        for side in ("left", "right")
+    ]
+    limit *= 1.35
+    bars = base.mark_bar().encode(
+        x=alt.X("diff:Q", title=value_title, scale=alt.Scale(domain=[-limit, limit])),
+        y=y_enc,
+        color=alt.Color(
+            "direction:N",
+            scale=alt.Scale(
+                domain=["higher for B", "higher for A"], range=[COLORS["up"], COLORS["down"]]
             ),
-            tooltip=[
-                alt.Tooltip("label:N", title="class"),
-                alt.Tooltip("a:Q", title="A", format=".4f"),
-                alt.Tooltip("b:Q", title="B", format=".4f"),
-                alt.Tooltip("diff:Q", title="B − A", format="+.4f"),
-            ],
-        )
-        .properties(height=alt.Step(24), width="container")
+            legend=alt.Legend(title=None, orient="bottom"),
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="class"),
+            alt.Tooltip("a:Q", title="A", format=".4f"),
+            alt.Tooltip("b:Q", title="B", format=".4f"),
+            alt.Tooltip("diff:Q", title="B − A", format="+.4f"),
+        ],
     )
+    return alt.layer(bars, *values).properties(height=alt.Step(24), width="container")
 
 
 def word_importance_chart(
@@ -400,11 +534,11 @@ def word_importance_chart(
         alt.Tooltip("token:N", title="word"),
         alt.Tooltip("delta:Q", title=f"score drop without it ({class_name})", format="+.4f"),
     ]
-    frame["y0"] = frame["line"] - 0.4
-    frame["y1"] = frame["line"] + 0.4
+    frame["y0"] = frame["line"] - 0.45
+    frame["y1"] = frame["line"] + 0.45
     cells = (
         alt.Chart(frame)
-        .mark_rect(cornerRadius=3, opacity=0.85)
+        .mark_rect(cornerRadius=3, opacity=1.0)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             x2="x2:Q",
@@ -418,17 +552,38 @@ def word_importance_chart(
             tooltip=tooltip,
         )
     )
+    # strong shades get white text, pale ones near-black (readable in both themes: the
+    # cells are opaque enough to be the text's background)
+    frame["ink"] = np.where(np.abs(d) > 0.45 * limit, "strong", "pale")
+    frame["number"] = [f"{v:+.3f}" for v in d]
+    ink = alt.Color(
+        "ink:N",
+        scale=alt.Scale(domain=["strong", "pale"], range=["#ffffff", "#111111"]),
+        legend=None,
+    )
     words = (
         alt.Chart(frame)
-        .mark_text(align="left", baseline="middle", font="monospace", fontSize=14, color="#111827")
+        .mark_text(align="left", baseline="middle", font="monospace", fontSize=14, dy=-5)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("line:Q", scale=y_scale, axis=None),
             text="token:N",
+            color=ink,
             tooltip=tooltip,
         )
     )
-    return alt.layer(cells, words).properties(width=width, height=30 * n_lines)
+    numbers = (
+        alt.Chart(frame)
+        .mark_text(align="left", baseline="middle", font="monospace", fontSize=9, dy=8)
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, axis=None),
+            y=alt.Y("line:Q", scale=y_scale, axis=None),
+            text="number:N",
+            color=ink,
+            tooltip=tooltip,
+        )
+    )
+    return alt.layer(cells, words, numbers).properties(width=width, height=30 * n_lines)
 
 
 def lesson_activation_chart(
@@ -489,8 +644,16 @@ def lesson_activation_chart(
             alt.Tooltip("threshold:Q", format=".2f"),
         ],
     )
-    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
-        x="score:Q", y=y, text=alt.Text("score:Q", format=".3f")
+    # values near 1 are written inside the bar's end, never past the panel's edge
+    labels = (
+        base.transform_filter("datum.score < 0.8")
+        .mark_text(align="left", dx=3, fontSize=12)
+        .encode(x="score:Q", y=y, text=alt.Text("score:Q", format=".3f"))
+    )
+    labels_inside = (
+        base.transform_filter("datum.score >= 0.8")
+        .mark_text(align="right", dx=-3, fontSize=12, color="white")
+        .encode(x="score:Q", y=y, text=alt.Text("score:Q", format=".3f"))
     )
     ticks = (
         base.transform_filter("datum.threshold != null")
@@ -498,8 +661,8 @@ def lesson_activation_chart(
         .encode(x="threshold:Q", y=y)
     )
     return (
-        alt.layer(bars, labels, ticks, data=frame)
-        .properties(width=340, height=alt.Step(26))
+        alt.layer(bars, labels, labels_inside, ticks, data=frame)
+        .properties(width=190, height=alt.Step(26))
         .facet(
             column=alt.Column(
                 "panel:N", title=None, sort=["softmax (multi-class)", "sigmoid (multi-label)"]
@@ -554,7 +717,15 @@ def _curve_rows(
     t = np.asarray(thresholds, dtype=np.float64)
     keep = [index] if index >= 0 else []
     picked = downsample_indices(x, y, max_points=max_points, keep=keep)
-    rows = _records({"x": x[picked], "y": y[picked], "threshold": t[picked]})
+    # The line is drawn a few hundred pixels wide: 4 decimals of x/y (0.1 px) and 6 of the
+    # tooltip's threshold send a third of the bytes of full float reprs on every move.
+    rows = _records(
+        {
+            "x": np.round(x[picked], 4),
+            "y": np.round(y[picked], 4),
+            "threshold": np.round(t[picked], 6),
+        }
+    )
     point = (
         _records({"x": x[[index]], "y": y[[index]], "threshold": t[[index]]}) if index >= 0 else []
     )
@@ -818,7 +989,7 @@ def multilabel_confusion_grid_spec(
     fn: npt.ArrayLike,
     tn: npt.ArrayLike,
     *,
-    columns: int = 7,
+    columns: int = 5,
 ) -> dict[str, Any]:
     """Multi-label: one 2×2 confusion matrix per class (true yes/no × predicted yes/no).
 
@@ -898,7 +1069,7 @@ def multilabel_confusion_grid(
     fn: npt.ArrayLike,
     tn: npt.ArrayLike,
     *,
-    columns: int = 7,
+    columns: int = 5,
 ) -> alt.FacetChart:
     """:func:`multilabel_confusion_grid_spec` as a validated Altair chart."""
     return alt.FacetChart.from_dict(
@@ -1192,8 +1363,8 @@ def metric_intervals_spec(
         "$schema": _SCHEMA,
         "data": {"values": rows},
         "facet": {"column": _tip("metric", "nominal", sort=list(values), title=None)},
-        "spec": {"layer": layers, "width": 140, "height": {"step": 16 if n > 30 else 20}},
-        "spacing": 24,
+        "spec": {"layer": layers, "width": 90, "height": {"step": 16 if n > 30 else 20}},
+        "spacing": 12,
     }
 
 

@@ -11,7 +11,7 @@ from cls_core.views import charts
 from pages._thresholds.session import Tuning, chart_block
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner="Counting labels per text at 201 thresholds…")
 def _cardinality(key: str, _evaluation: Any) -> Any:
     return _evaluation.cardinality_curve(np.linspace(0.0, 1.0, 201))
 

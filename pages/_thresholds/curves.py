@@ -8,6 +8,11 @@ from cls_core.views import charts
 from cls_core.views.formatting import threshold_text
 from pages._thresholds.session import Tuning, chart_block, operating_threshold, ranking
 
+#: Points per curve sent to the browser on each threshold move (the operating point is
+#: always kept): a half-page-wide chart shows no difference from 1,000, and every move
+#: re-sends both curves (issue 14: 145 KB per move at 1,000 points with full floats).
+CURVE_POINTS = 400
+
 
 def curves_section(t: Tuning, focus: int) -> None:
     """Section 4: PR and ROC curves of the inspected class (and coverage for multi-class)."""
@@ -31,11 +36,15 @@ def curves_section(t: Tuning, focus: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         chart_block(
-            charts.pr_curve_spec(curve, threshold=at), f"pr-{labels[focus]}", key=f"{ns}.pr"
+            charts.pr_curve_spec(curve, threshold=at, max_points=CURVE_POINTS),
+            f"pr-{labels[focus]}",
+            key=f"{ns}.pr",
         )
     with c2:
         chart_block(
-            charts.roc_curve_spec(curve, threshold=at), f"roc-{labels[focus]}", key=f"{ns}.roc"
+            charts.roc_curve_spec(curve, threshold=at, max_points=CURVE_POINTS),
+            f"roc-{labels[focus]}",
+            key=f"{ns}.roc",
         )
     if t.multi_class:
         chart_block(

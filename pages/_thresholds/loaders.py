@@ -165,10 +165,14 @@ def texts_eval_set(
                 bar.append(st.progress(0.0, text=f"Scoring {total:,} texts with {card.name}…"))
             bar[0].progress(done / max(total, 1), text=f"Scored {done:,} of {total:,} texts…")
 
-        model = loaded_model(card)
+        def predict(batch: list[str]) -> Any:
+            # the model (and TensorFlow, seconds on a fresh server) is loaded only when the
+            # disk cache misses; loaded_model shows "Loading the model…" while it loads
+            return loaded_model(card).predict(batch)
+
         scored = score_texts_cached(
             texts.texts,
-            model.predict,
+            predict,
             model=card.name,
             stamp=stamp,
             sha256=sha256,

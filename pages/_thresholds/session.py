@@ -84,7 +84,7 @@ def rerun_all_if_needed(t: Tuning) -> None:
         st.rerun(scope="app")
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner="Ranking the scores per class (AP, ROC-AUC)…")
 def ranking(key: str, _evaluation: Any) -> ts.RankingSummary:
     """AP and ROC-AUC per class and averaged (once per data set)."""
     return ts.ranking_summary(_evaluation)
@@ -92,7 +92,9 @@ def ranking(key: str, _evaluation: Any) -> ts.RankingSummary:
 
 def chart_block(spec: dict[str, Any], name: str, *, key: str) -> None:
     """Draw a Vega-Lite dict with PNG/SVG download buttons (rendered only when clicked)."""
-    st.vega_lite_chart(spec, width="stretch")
+    from pages._shared import show_chart
+
+    show_chart(spec)
     row = st.container(horizontal=True)
     for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
         row.download_button(
