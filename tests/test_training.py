@@ -156,6 +156,30 @@ def test_training_data_checks_target_shapes() -> None:
 def test_training_config_checks_sizes() -> None:
     with pytest.raises(ValueError, match="`hidden` must be >= 1; got 0"):
         TrainingConfig(hidden=0)
+    with pytest.raises(ValueError, match=r"`class_weight_power` must be in \[0, 1\]; got 2"):
+        TrainingConfig(class_weight_power=2)
+
+
+def test_class_weights_balance_the_classes() -> None:
+    targets = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    flat = training.class_weights(targets, 4, power=0.0)
+    np.testing.assert_allclose(flat, [1, 1, 1, 0])  # absent class 3 gets 0
+    balanced = training.class_weights(targets, 4, power=1.0)
+    per_class_total = balanced[:3] * np.array([6, 3, 1])
+    np.testing.assert_allclose(per_class_total, per_class_total[0])  # each class adds the same
+    for power in (0.0, 0.5, 1.0):
+        weights = training.class_weights(targets, 4, power=power)
+        assert np.mean(weights[targets]) == pytest.approx(1.0)  # mean weight per example is 1
+    half = training.class_weights(targets, 4, power=0.5)
+    assert balanced[2] > half[2] > flat[2]
+
+
+def test_positive_weights() -> None:
+    targets = np.array([[1, 0, 0], [1, 0, 1], [0, 0, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float32)
+    # Label 0: 4 positives, 1 negative; label 1: 1 vs 4; label 2: 4 vs 1.
+    np.testing.assert_allclose(training.positive_weights(targets, power=1.0), [0.25, 4, 0.25])
+    np.testing.assert_allclose(training.positive_weights(targets, power=0.5), [0.5, 2, 0.5])
+    np.testing.assert_allclose(training.positive_weights(targets[:, :2] * 0, power=1.0), [1, 1])
 
 
 # --------------------------------------------------------------------------------------
@@ -224,6 +248,44 @@ def test_tiny_training_exports_both_signatures(tmp_path: Path) -> None:
 
     with pytest.raises(FileExistsError, match="export directory already exists"):
         training.export_saved_model(trained.model, out, labels=data.labels, task=data.task)
+
+
+def _tiny_multiclass() -> TrainingData:
+    words = ("sunny", "rainy", "windy")
+    texts = tuple(f"a {words[i % 3]} day, number {i}" for i in range(60))
+    targets = np.array([i % 3 if i % 5 else 0 for i in range(60)], dtype=np.int64)
+    return TrainingData(
+        name="tiny",
+        task="multi-class",
+        labels=words,
+        train_texts=texts[:40],
+        train_targets=targets[:40],
+        dev_texts=texts[40:50],
+        dev_targets=targets[40:50],
+        test_texts=texts[50:],
+        test_targets=targets[50:],
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("power", [0.0, 1.0])
+def test_training_is_deterministic_and_learns(power: float) -> None:
+    data = _tiny_multiclass()
+    config = TrainingConfig(
+        word_tokens=40,
+        char_tokens=80,
+        hidden=8,
+        learning_rate=0.05,
+        max_epochs=40,
+        patience=10,
+        class_weight_power=power,
+    )
+    runs = [training.train_model(data, config=config, log=lambda _: None) for _ in range(2)]
+    first, second = (run.model.get_layer("hidden").get_weights()[0] for run in runs)
+    np.testing.assert_array_equal(first, second)
+    assert runs[0].best_epoch <= runs[0].epochs_run <= 40
+    logits = training.predict_logits(runs[0].model, list(data.test_texts))
+    assert np.mean(logits.argmax(axis=1) == data.test_targets) >= 0.9
 
 
 # --------------------------------------------------------------------------------------
