@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cls_core.modelio.registry import list_models
 from tests.browser.conftest import shot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -27,6 +28,11 @@ def _thresholds_json(page) -> dict:  # type: ignore[no-untyped-def]
         preview.get_by_text("Preview thresholds.json").click()
     code = preview.locator('[data-testid="stCode"]').text_content(timeout=10_000) or ""
     return json.loads(code[code.index("{") :])  # type: ignore[no-any-return]
+
+
+def load_card_thresholds(model: str) -> list[float]:
+    card = next(c for c in list_models().cards if c.name == model)
+    return [float(t) for t in card.thresholds or ()]
 
 
 def _assert_clean(page) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +99,15 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
     assert "model=" not in (link.get_attribute("href") or "")  # the sidebar's binding adds it
     link.click()
     wait_idle(page, timeout=120_000)
-    assert f"t.goemotions.admiration={doc['thresholds'][0]!r}" in page.url  # not rounded
+    # exact, not rounded; a threshold equal to the card's is the slider's default, which
+    # Streamlit leaves out of the URL
+    card = dict(zip(doc["labels"], load_card_thresholds("goemotions"), strict=True))
+    changed = [
+        (k, v) for k, v in zip(doc["labels"], doc["thresholds"], strict=True) if v != card[k]
+    ]
+    assert changed, "the optimiser kept every card threshold: nothing to carry"
+    for label, value in changed:
+        assert f"t.goemotions.{label}={value!r}&" in page.url + "&"
     assert page.url.count("model=") == 1
     text = _main_text(page)
     assert "Playground" in text
@@ -104,7 +118,7 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
 def test_thresholds_bad_upload_in_browser(app_url, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/thresholds?model=ekman")
     wait_idle(page, timeout=120_000)
-    page.get_by_text("Upload a scores file").click()
+    page.get_by_text("Upload a scores file").click(timeout=120_000)  # first run: imports
     wait_idle(page)
     bad = tmp_path / "scores.csv"
     bad.write_text("anger,joy,label\n0.2,0.5,joy\n0.1,inf,anger\n")
