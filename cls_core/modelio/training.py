@@ -455,7 +455,7 @@ def train_model(
         [None] if multiclass else [None, n_classes], tf.int64 if multiclass else tf.float32
     )
 
-    @tf.function(input_signature=[spec, target_spec, tf.TensorSpec([2], tf.int32)])
+    @tf.function(input_signature=[spec, target_spec, tf.TensorSpec([2], tf.int32)], autograph=False)
     def train_step(sparse: tf.SparseTensor, targets: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
             loss = batch_loss(forward(sparse, seed), targets)
@@ -463,7 +463,7 @@ def train_model(
         optimizer.apply(grads, variables)
         return loss
 
-    @tf.function(input_signature=[spec, target_spec])
+    @tf.function(input_signature=[spec, target_spec], autograph=False)
     def eval_loss(sparse: tf.SparseTensor, targets: tf.Tensor) -> tf.Tensor:
         logits = forward(sparse, None)
         return batch_loss(logits, targets) * tf.cast(tf.shape(logits)[0], tf.float32)
