@@ -115,7 +115,12 @@ def threshold_controls(
             key=f"reject.{card.name}",
             bind="query-params",
         )
-        return _linked_winner_thresholds(card), float(reject)
+        winner = _linked_winner_thresholds(card)
+        off = _switched_off(card)
+        if off:
+            winner = np.zeros(len(card.labels)) if winner is None else winner
+            winner[off] = np.inf
+        return winner, float(reject)
     if card.task != "multi-label" or not card.thresholds:
         value = st.slider(
             "Threshold for every class (a class fires when its score ≥ the threshold)",
@@ -152,7 +157,10 @@ def threshold_controls(
                     bind="query-params",
                 )
             )
-    return np.asarray(values, dtype=np.float64), None
+    thresholds = np.asarray(values, dtype=np.float64)
+    off = _switched_off(card)
+    thresholds[off] = np.inf
+    return thresholds, None
 
 
 def word_importance_section(card: ModelCard, text: str, view: Any, temperature: float) -> None:
@@ -233,6 +241,32 @@ def _linked_winner_thresholds(card: ModelCard) -> np.ndarray | None:
     )
     c2.button("Clear them", on_click=_clear_linked_thresholds, args=(card,))
     return values
+
+
+def _switched_off(card: ModelCard) -> list[int]:
+    """Classes the link switches off (``off.<model>.<label>=1``), said on the page, with a
+    button that turns them back on."""
+    from cls_core.views.links import switched_off_from_params
+
+    off = switched_off_from_params(
+        {key: st.query_params.get(key, "") for key in st.query_params},
+        model=card.name,
+        labels=card.labels,
+    )
+    if off:
+        names = ", ".join(card.labels[i] for i in off[:12]) + ("…" if len(off) > 12 else "")
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        c1.info(
+            f"Switched off by the link (they never fire): {escape_markdown(names)}",
+            icon=":material/block:",
+        )
+        c2.button("Turn them on", on_click=_clear_switched_off, args=(card,))
+    return off
+
+
+def _clear_switched_off(card: ModelCard) -> None:
+    for key in [k for k in st.query_params if k.startswith(f"off.{card.name}.")]:
+        del st.query_params[key]
 
 
 def _clear_linked_thresholds(card: ModelCard) -> None:

@@ -94,3 +94,54 @@ def test_apply_unreachable_choices() -> None:
         apply_unreachable_choices([0.5], None, {0: "maybe"})
     with pytest.raises(ValueError, match="needs the thresholds from before"):
         apply_unreachable_choices([0.5], None, {0: "keep previous"})
+
+
+def test_playground_link_carries_switched_off_classes() -> None:
+    from cls_core.evaluation.tuning_session import playground_query_params
+    from cls_core.views.links import link_problems, switched_off_from_params
+
+    params = playground_query_params(
+        "m", LABELS, [0.5, math.inf, 0.25], task="multi-label", source="tuning"
+    )
+    assert params["off.m.b"] == "1" and "t.m.b" not in params and params["t.m.c"] == "0.25"
+    assert switched_off_from_params(params, model="m", labels=LABELS) == [1]
+    assert link_problems(params, model="m", labels=LABELS, text_limit=100) == []
+    bad = link_problems(
+        {"off.m.zz": "1", "off.m.a": "yes"}, model="m", labels=LABELS, text_limit=100
+    )
+    assert len(bad) == 2 and "names no class" in bad[0] and "must be 1" in bad[1]
+    mc = playground_query_params("m", LABELS, [0.0, math.inf, 0.3], task="multi-class")
+    assert mc["off.m.b"] == "1" and "t.m.b" not in mc and "t.m.a" not in mc
+
+
+def test_playground_never_fires_a_switched_off_class() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from cls_core.modelio.registry import list_models
+    from cls_core.paths import PROJECT_ROOT
+
+    card = list_models().get("goemotions")
+    if card is None:
+        pytest.skip("the goemotions model is not installed")
+    text = "Thank you so much, this is wonderful and I love it!"
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "goemotions"
+    at.query_params["text"] = text
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    fired_before = _fired_labels(at)
+    assert fired_before, "the text should fire at least one class at the card's thresholds"
+    victim = fired_before[0]
+    at.query_params[f"off.goemotions.{victim}"] = "1"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Switched off by the link" in i.value and victim in i.value for i in at.info)
+    assert victim not in _fired_labels(at)
+
+
+def _fired_labels(at) -> list[str]:  # type: ignore[no-untyped-def]
+    """The labels of the Playground's decision headline ("### Predicted labels: a, b")."""
+    head = next(m.value for m in at.markdown if m.value.startswith("### ")).replace("\\", "")
+    if ":" not in head or head.startswith("### No label"):
+        return []
+    return [x.strip() for x in head.split(":", 1)[1].split(",") if x.strip()]

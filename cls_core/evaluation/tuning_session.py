@@ -327,7 +327,8 @@ def playground_query_params(
     per-class (winner) thresholds go to ``t.<model>.<label>`` too, where the Playground
     applies them without sliders; zeros are left out. ``source`` (e.g. "Threshold tuning
     on goemotions dev split") goes to ``thresholds_from``, so the Playground can say where
-    its thresholds came from.
+    its thresholds came from. A switched-off class (threshold ``inf``) goes to
+    ``off.<model>.<label>=1`` instead, and the Playground never fires it.
 
     Raises
     ------
@@ -342,14 +343,18 @@ def playground_query_params(
     params = {"model": model}
     if source:
         params["thresholds_from"] = source
+    for label, value in zip(labels, values, strict=True):
+        if value == np.inf:  # switched off: never fires
+            params[f"off.{model}.{label}"] = "1"
     if task == "multi-label":
         for label, value in zip(labels, values, strict=True):
-            params[f"t.{model}.{label}"] = _slider_value(value)
+            if value != np.inf:
+                params[f"t.{model}.{label}"] = _slider_value(value)
         return params
     # multi-class: per-class winner thresholds (0 = no constraint, left out of the URL)
     for label, value in zip(labels, values, strict=True):
         text = _slider_value(value)
-        if text != "0":
+        if text != "0" and value != np.inf:
             params[f"t.{model}.{label}"] = text
     if reject_threshold is not None:
         params[f"reject.{model}"] = _slider_value(reject_threshold)

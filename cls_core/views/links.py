@@ -111,6 +111,17 @@ def link_problems(
                 problem = f"`{visible(key)[:60]}` names no class of {model}; it was ignored."
             else:
                 problem = _threshold_problem(key, raw)
+        elif key.startswith(f"off.{model}."):
+            label = key[len(f"off.{model}.") :]
+            if label not in known:
+                problem = f"`{visible(key)[:60]}` names no class of {model}; it was ignored."
+            elif raw != "1":
+                problem = (
+                    f"`{visible(key)[:60]}` must be 1 (the class is switched off); got "
+                    f"“{visible(raw)[:20]}”, so it was ignored."
+                )
+            else:
+                problem = None
         else:
             continue
         if problem:
@@ -137,3 +148,20 @@ def winner_thresholds_from_params(
             values[index[key[len(prefix) :]]] = float(raw)
             found = True
     return values if found else None
+
+
+def switched_off_from_params(
+    params: Mapping[str, str], *, model: str, labels: Sequence[str]
+) -> list[int]:
+    """Class ids a link switches off (``off.<model>.<label>=1``: the class never fires).
+
+    Threshold tuning writes them for classes the analyst switched off; unknown classes and
+    other values are skipped (:func:`link_problems` reports them).
+    """
+    prefix = f"off.{model}."
+    index = {label: i for i, label in enumerate(labels)}
+    return sorted(
+        index[key[len(prefix) :]]
+        for key, raw in params.items()
+        if key.startswith(prefix) and key[len(prefix) :] in index and raw == "1"
+    )
