@@ -32,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cls_core.evaluation.examples import _answers, _column
-from cls_core.evaluation.metrics import Evaluation, _float_at_least, build_evaluation
+from cls_core.evaluation.examples import _answers, outcomes
+from cls_core.evaluation.metrics import Evaluation, build_evaluation
 from cls_core.evaluation.thresholds import choose_thresholds, parse_objective
 
 __all__ = [
@@ -232,19 +232,11 @@ def _row_counts(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per-row (tp, predicted, actual) counts whose sums give micro (or one class's) metrics."""
     if class_index is not None:
-        c = int(class_index)
-        if evaluation.task == "multi-label":
-            column = _column(evaluation, c)
-            fired = column >= _float_at_least(float(thresholds[c]), column.dtype)
-            truth = evaluation._truth_t[c]
-        else:
-            assert evaluation.truth_ids is not None
-            fired = _answers(evaluation, thresholds) == c
-            truth = evaluation.truth_ids == c
+        code = outcomes(evaluation, int(class_index), thresholds=thresholds)  # 0 TP 1 FP 2 FN
         return (
-            (fired & truth).astype(np.int64),
-            fired.astype(np.int64),
-            truth.astype(np.int64),
+            (code == 0).astype(np.int64),
+            (code <= 1).astype(np.int64),
+            ((code == 0) | (code == 2)).astype(np.int64),
         )
     if evaluation.task == "multi-label":
         tp, pred = evaluation._per_example_counts(thresholds)

@@ -65,6 +65,7 @@ from cls_core.modelio.registry import (
     ModelCard,
     load_model,
 )
+from cls_core.scoring.activations import validate_temperature
 from cls_core.scoring.decisions import (
     TASKS,
     Task,
@@ -215,15 +216,9 @@ class DecisionRule:
 
 
 def check_temperature(temperature: Any) -> float:
-    """``temperature`` as a float, or ValueError/TypeError naming what came."""
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.number):
-        raise TypeError(
-            f"`temperature` must be a real number; got {type(temperature).__name__} {temperature!r}"
-        )
-    value = float(temperature)
-    if not math.isfinite(value) or value <= 0.0:
-        raise ValueError(f"`temperature` must be a finite number > 0; got {temperature!r}")
-    return value
+    """``temperature`` as a float, or ValueError/TypeError naming what came (the scoring
+    contract's own check, :func:`cls_core.scoring.activations.validate_temperature`)."""
+    return validate_temperature(temperature)
 
 
 def reference_fired(scores: npt.ArrayLike, rule: DecisionRule) -> npt.NDArray[np.bool_]:

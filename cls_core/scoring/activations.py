@@ -21,13 +21,21 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ACTIVATIONS", "ActivationKind", "apply_activation", "sigmoid", "softmax"]
+__all__ = [
+    "ACTIVATIONS",
+    "ActivationKind",
+    "apply_activation",
+    "sigmoid",
+    "softmax",
+    "validate_temperature",
+]
 
 ActivationKind = Literal["softmax", "sigmoid", "none"]
 ACTIVATIONS: Final[tuple[ActivationKind, ...]] = ("softmax", "sigmoid", "none")
 
 
-def _validate_temperature(temperature: float) -> float:
+def validate_temperature(temperature: float) -> float:
+    """``temperature`` as a float: TypeError for a non-number, ValueError unless finite and > 0."""
     if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.number):
         raise TypeError(
             f"`temperature` must be a real number; got {type(temperature).__name__} {temperature!r}"
@@ -90,7 +98,7 @@ def softmax(
     >>> softmax([1.0, 1.0]).tolist()
     [0.5, 0.5]
     """
-    t = _validate_temperature(temperature)
+    t = validate_temperature(temperature)
     x = _as_float_array(logits)
     if x.size == 0:
         return x.copy()
@@ -137,7 +145,7 @@ def sigmoid(logits: npt.ArrayLike, *, temperature: float = 1.0) -> npt.NDArray[n
     >>> sigmoid([0.0]).tolist()
     [0.5]
     """
-    t = _validate_temperature(temperature)
+    t = validate_temperature(temperature)
     x = _as_float_array(logits)
     with np.errstate(over="ignore", under="ignore"):
         z = x / np.asarray(t, dtype=x.dtype)
@@ -164,5 +172,5 @@ def apply_activation(
         return softmax(logits, temperature=temperature)
     if kind == "sigmoid":
         return sigmoid(logits, temperature=temperature)
-    _validate_temperature(temperature)
+    validate_temperature(temperature)
     return _as_float_array(logits).copy()
