@@ -61,10 +61,12 @@ with right:
     else:
         st.code(serving.proto_text(stored.signature_def), language=None, height=320)
 
-# The round trip starts from the Playground's current text (an example when it is empty);
+# The round trip starts from the link's text or the Playground's current text (an example
+# when both are empty);
 # when the Playground's text changes, the box follows it; edits here last until then.
 text_key, seed_key = f"sig_text.{card.name}", f"sig_seed.{card.name}"
-seed = _shared.playground_text()[:MAX_TEXT_CHARS] or (
+# a link (e.g. from Threshold tuning's examples) may carry its own text: ?text=...
+seed = (st.query_params.get("text") or _shared.playground_text())[:MAX_TEXT_CHARS] or (
     card.examples[0] if card.examples else "hello"
 )
 if st.session_state.get(seed_key) != seed:

@@ -170,3 +170,27 @@ def test_multilabel_rules_in_the_optimiser(goemotions_demo: AppTest) -> None:
     next(b for b in at.button if b.key and b.key.endswith(".run.pcut")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     _widget(at.selectbox, ".kind").set_value("F-beta").run()
+
+
+def test_examples_filtered_to_suspected_label_errors(ekman_page: AppTest) -> None:
+    at = _view(ekman_page, "Examples")
+    _widget(at.multiselect, ".ex.outcomes").set_value([]).run()  # every outcome
+    _widget(at.toggle, ".ex.issues").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert "label issue" in table.columns and len(table) > 0
+    assert table["label issue"].str.startswith("given: ").all()
+    _widget(at.toggle, ".ex.issues").set_value(False).run()
+
+
+def test_signature_page_takes_the_text_of_a_link() -> None:
+    if list_models().get("ekman") is None:
+        pytest.skip("the ekman model is not installed")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "ekman"
+    at.query_params["text"] = "The train was late again, I am furious."
+    at.switch_page("pages/signature.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    box = next(t for t in at.text_input if t.label == "Text for the round trip")
+    assert box.value == "The train was late again, I am furious."

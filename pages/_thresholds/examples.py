@@ -167,6 +167,17 @@ def _examples(t: Tuning, focus: int, texts: Any) -> None:
             key=f"{ns}.ex.outcomes",
         )
     sort = c3.selectbox("Sort by", list(SORTS), format_func=SORTS.__getitem__, key=f"{ns}.ex.sort")
+    only_issues = st.toggle(
+        "Only suspected label errors (cleanlab; the scores must be out-of-sample)",
+        key=f"{ns}.ex.issues",
+        disabled=t.ev.n_examples > MAX_ROWS,
+    )
+    issues = None
+    if only_issues:
+        try:
+            issues = _issues(t.ns, t.ev)
+        except ValueError as exc:
+            st.error(escape_markdown(str(exc)))
     search = st.text_input(
         "Search the texts",
         key=f"{ns}.ex.search",
@@ -179,10 +190,11 @@ def _examples(t: Tuning, focus: int, texts: Any) -> None:
         outcomes=tuple(chosen),  # type: ignore[arg-type]
         cell=cell,
         search=search or "",
+        rows=None if issues is None else issues.rows,
         sort=sort,
     )
     page_key = f"{ns}.ex.page"
-    signature = (query.class_index, query.outcomes, cell, query.search, sort)
+    signature = (query.class_index, query.outcomes, cell, query.search, sort, only_issues)
     if st.session_state.get(f"{page_key}.sig") != signature:
         st.session_state[f"{page_key}.sig"] = signature
         st.session_state[page_key] = 1
@@ -206,7 +218,11 @@ def _examples(t: Tuning, focus: int, texts: Any) -> None:
     if result.n_matching == 0:
         st.info("No row matches: change the outcome, the class or the search.")
         return
-    _show_rows(t, result.frame, key=f"{ns}.ex.table")
+    frame = result.frame
+    if issues is not None:  # the reason each row is suspected, next to its text
+        reason = dict(zip(issues.rows.tolist(), issues.reasons, strict=True))
+        frame = frame.assign(**{"label issue": [reason.get(int(r), "") for r in frame["row"]]})
+    _show_rows(t, frame, key=f"{ns}.ex.table")
     if result.n_pages > 1:
         st.number_input(
             f"Page (of {result.n_pages})",
