@@ -252,8 +252,9 @@ def test_tiny_training_exports_both_signatures(tmp_path: Path) -> None:
 
 def _tiny_multiclass() -> TrainingData:
     words = ("sunny", "rainy", "windy")
-    texts = tuple(f"a {words[i % 3]} day, number {i}" for i in range(60))
-    targets = np.array([i % 3 if i % 5 else 0 for i in range(60)], dtype=np.int64)
+    # Imbalanced (3:2:1) so that class weights matter; each text names its class.
+    targets = np.array([(0, 0, 0, 1, 1, 2)[i % 6] for i in range(60)], dtype=np.int64)
+    texts = tuple(f"a {words[c]} day, number {i}" for i, c in enumerate(targets))
     return TrainingData(
         name="tiny",
         task="multi-class",
