@@ -791,7 +791,7 @@ def example_right(
     intended: Sequence[str],
     *,
     labels: Sequence[str],
-    thresholds: Sequence[float] | None = None,
+    thresholds: Sequence[float] | np.ndarray | None = None,
     reject_threshold: float | None = None,
 ) -> bool:
     """Whether one example's scores show its intended labels (see :data:`EXAMPLE_RULE`).
