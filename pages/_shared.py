@@ -211,7 +211,8 @@ _PRESENTATION_CSS = """<style>
 [data-testid="stMain"] [data-testid="stCaptionContainer"],
 [data-testid="stMain"] label p { font-size: 1.3rem !important; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { color: inherit !important; }
-[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 2.6rem !important; }
 </style>"""
 
 

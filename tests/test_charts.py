@@ -51,7 +51,9 @@ def test_score_bar_chart_logits_domain_and_errors() -> None:
     spec = charts.score_bar_chart(
         ["a", "b"], [-3.0, 7.0], domain=None, value_title="logit"
     ).to_dict()
-    assert "domain" not in spec["layer"][0]["encoding"]["x"]["scale"]
+    # fitted to the logits and zero, with room for the value text (explicit: no "Infinite
+    # extent" while the browser's dataset is empty)
+    assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [-4.5, 8.5]
     with pytest.raises(ValueError, match=r"`labels` must have 2 names \(one per score\); got 3"):
         charts.score_bar_chart(["a", "b", "c"], [0.1, 0.2])
     with pytest.raises(ValueError, match=r"`sort` must be 'score' or 'class-id'; got 'x'"):

@@ -115,8 +115,11 @@ def style_spec(chart: Any, *, presentation: bool = False, dark: bool = False) ->
                 else:
                     out[key] = walk(value)
             return out
-        if isinstance(node, list):
-            return [walk(v) for v in node]
+        if isinstance(node, list):  # e.g. a colour scale's range
+            return [
+                _DARK_REMAP[v] if dark and isinstance(v, str) and v in _DARK_REMAP else walk(v)
+                for v in node
+            ]
         return node
 
     spec = walk(spec)
@@ -275,7 +278,17 @@ def score_bar_spec(
         "title": None,
         "axis": {"labelLimit": 220},
     }
-    x_scale: dict[str, Any] = {"domain": list(domain)} if domain is not None else {"zero": True}
+    if domain is not None:
+        x_scale: dict[str, Any] = {"domain": list(domain)}
+    else:
+        # Raw logits: an explicit domain from the drawn values and zero, with room for the
+        # value text. A data-driven domain makes Vega warn "Infinite extent" while
+        # Streamlit's dataset is still empty, and puts the last value past the edge.
+        shown = values[np.isfinite(values)]
+        lo = min(0.0, float(shown.min())) if shown.size else 0.0
+        hi = max(0.0, float(shown.max())) if shown.size else 1.0
+        pad = 0.15 * max(hi - lo, 1e-9)
+        x_scale = {"domain": [lo - (pad if lo < 0 else 0.0), hi + pad]}
     span = 0.0 if domain is None else float(domain[1] - domain[0])
     tooltip: list[dict[str, Any]] = [
         {"field": "label", "type": "nominal", "title": "class"},
@@ -400,18 +413,28 @@ def _value_labels(y: dict[str, Any], *, inside_above: float | None) -> list[dict
     written inside the bar's end, so a 0.991 is never clipped at the chart's right edge.
     No colour is set: the text takes the theme's text colour (see :func:`style_spec`).
     """
-    text = {"field": "value", "type": "quantitative", "format": ".3f"}
-    outside: dict[str, Any] = {
-        "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 12},
-        "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": y, "text": text},
-    }
+    x = {"field": "value", "type": "quantitative"}
     if inside_above is None:
-        return [outside]
-    outside["transform"] = [{"filter": f"datum.value < {inside_above!r}"}]
+        text = {"field": "value", "type": "quantitative", "format": ".3f"}
+        return [
+            {
+                "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 12},
+                "encoding": {"x": x, "y": y, "text": text},
+            }
+        ]
+    # Each layer keeps every row and blanks the others' text (a filtered-out, empty layer
+    # would make Vega warn "Infinite extent").
+    cut = f"datum.value >= {inside_above!r}"
+    label = "format(datum.value, '.3f')"
+    outside = {
+        "transform": [{"calculate": f"{cut} ? '' : {label}", "as": "value_text"}],
+        "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 12},
+        "encoding": {"x": x, "y": y, "text": {"field": "value_text", "type": "nominal"}},
+    }
     inside = {
-        "transform": [{"filter": f"datum.value >= {inside_above!r}"}],
+        "transform": [{"calculate": f"{cut} ? {label} : ''", "as": "value_text"}],
         "mark": {"type": "text", "align": "right", "dx": -3, "fontSize": 12, "color": "white"},
-        "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": y, "text": text},
+        "encoding": {"x": x, "y": y, "text": {"field": "value_text", "type": "nominal"}},
     }
     return [outside, inside]
 
@@ -453,10 +476,10 @@ def score_diff_chart(
     base = alt.Chart(frame)
     y_enc = alt.Y("label:N", sort=frame["label"].tolist(), title=None)
     # the signed value at each bar's end; the axis leaves 35% headroom on both sides for it
-    values = [
-        base.transform_filter(f"datum.anchor == '{side}'")
+    values = [  # each layer keeps every row (no empty layer) and writes only its side
+        base.transform_calculate(text=f"datum.anchor == '{side}' ? format(datum.diff, '+.3f') : ''")
         .mark_text(align=side, dx=3 if side == "left" else -3, fontSize=12)
-        .encode(x="diff:Q", y=y_enc, text=alt.Text("diff:Q", format="+.3f"))
+        .encode(x="diff:Q", y=y_enc, text="text:N")
         for side in ("left", "right")
     ]
     limit *= 1.35
@@ -645,15 +668,16 @@ def lesson_activation_chart(
         ],
     )
     # values near 1 are written inside the bar's end, never past the panel's edge
+    # (each layer keeps every row and blanks the other's text: no empty layer)
     labels = (
-        base.transform_filter("datum.score < 0.8")
+        base.transform_calculate(text="datum.score >= 0.8 ? '' : format(datum.score, '.3f')")
         .mark_text(align="left", dx=3, fontSize=12)
-        .encode(x="score:Q", y=y, text=alt.Text("score:Q", format=".3f"))
+        .encode(x="score:Q", y=y, text="text:N")
     )
     labels_inside = (
-        base.transform_filter("datum.score >= 0.8")
+        base.transform_calculate(text="datum.score >= 0.8 ? format(datum.score, '.3f') : ''")
         .mark_text(align="right", dx=-3, fontSize=12, color="white")
-        .encode(x="score:Q", y=y, text=alt.Text("score:Q", format=".3f"))
+        .encode(x="score:Q", y=y, text="text:N")
     )
     ticks = (
         base.transform_filter("datum.threshold != null")
@@ -989,7 +1013,7 @@ def multilabel_confusion_grid_spec(
     fn: npt.ArrayLike,
     tn: npt.ArrayLike,
     *,
-    columns: int = 5,
+    columns: int = 3,
 ) -> dict[str, Any]:
     """Multi-label: one 2×2 confusion matrix per class (true yes/no × predicted yes/no).
 
@@ -1069,7 +1093,7 @@ def multilabel_confusion_grid(
     fn: npt.ArrayLike,
     tn: npt.ArrayLike,
     *,
-    columns: int = 5,
+    columns: int = 3,
 ) -> alt.FacetChart:
     """:func:`multilabel_confusion_grid_spec` as a validated Altair chart."""
     return alt.FacetChart.from_dict(
