@@ -18,10 +18,14 @@ def test_examples_label_issues_and_slices_in_a_browser(app_url, page) -> None:  
     page.goto(f"{app_url}/thresholds?model=ekman")
     wait_idle(page, timeout=180_000)
     page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=180_000)
+    # section 10 is the last to render (after every chart): wait for its view buttons
+    examples = _main(page).get_by_role("radio", name="Examples", exact=True)
+    examples.wait_for(timeout=180_000)
+    wait_idle(page, timeout=180_000)
     assert "10 · Examples, label issues and slices" in (_main(page).text_content() or "")
 
     # Examples: the false positives of the inspected class, with Playground links
-    _main(page).get_by_role("button", name="Examples", exact=True).click()
+    examples.click(timeout=60_000)
     wait_idle(page)
     assert "matching rows" in (_main(page).text_content() or "")
     grids = page.locator('[data-testid="stDataFrame"]')
@@ -39,13 +43,15 @@ def test_examples_label_issues_and_slices_in_a_browser(app_url, page) -> None:  
     wait_idle(page)
 
     # Suspected label errors
-    _main(page).get_by_role("button", name="Suspected label errors", exact=True).click()
+    _main(page).get_by_role("radio", name="Suspected label errors", exact=True).click(
+        timeout=60_000
+    )
     wait_idle(page, timeout=120_000)
     text = _main(page).text_content() or ""
     assert "suspected label errors" in text and "out-of-sample" in text
 
     # Slices: a bad regular expression is named, a good one gives a table and a chart
-    _main(page).get_by_role("button", name="Slices", exact=True).click()
+    _main(page).get_by_role("radio", name="Slices", exact=True).click(timeout=60_000)
     wait_idle(page)
     page.get_by_text("Regular expression", exact=True).click()
     wait_idle(page)
