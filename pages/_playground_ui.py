@@ -192,7 +192,7 @@ def word_importance_section(card: ModelCard, text: str, view: Any, temperature: 
     st.caption(
         f"Each word is shaded by how much the {escape_markdown(label)} score drops when that word "
         "is removed (blue: the word supports the class; red: it works against it). "
-        "Hover a word for the number."
+        "The number under each word is that drop."
         + (" Only the first 200 words are explained." if result.truncated else "")
     )
 

@@ -106,7 +106,13 @@ def style_spec(chart: Any, *, presentation: bool = False, dark: bool = False) ->
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             for key, value in node.items():
-                if key == "fontSize" and isinstance(value, int | float):
+                # monospace text is laid out in character cells (word importance): its
+                # size is part of the layout and stays
+                if (
+                    key == "fontSize"
+                    and isinstance(value, int | float)
+                    and node.get("font") != "monospace"
+                ):
                     out[key] = round(max(float(value), 11.0) * scale, 1)
                 elif key == "labelLimit" and isinstance(value, int | float) and value > 0:
                     out[key] = int(value * (1.6 if presentation else 1.25))
@@ -503,6 +509,10 @@ def score_diff_chart(
     return alt.layer(bars, *values).properties(height=alt.Step(24), width="container")
 
 
+#: Narrowest word cell (characters at 14 px): its number ("+0.353" at 9 px) fits under it.
+_MIN_CELL_CHARS = 5
+
+
 def word_importance_chart(
     tokens: Sequence[str],
     deltas: npt.ArrayLike,
@@ -532,7 +542,7 @@ def word_importance_chart(
     xs, lines = [], []
     x, line = 0, 0
     for token in tokens:
-        width = len(token) + 1
+        width = max(len(token), _MIN_CELL_CHARS) + 1  # room for the number under it
         if x > 0 and x + width > line_chars:
             x, line = 0, line + 1
         xs.append(x)
@@ -542,7 +552,7 @@ def word_importance_chart(
         {
             "token": list(tokens),
             "x": xs,
-            "x2": [x0 + len(t) for x0, t in zip(xs, tokens, strict=True)],
+            "x2": [x0 + max(len(t), _MIN_CELL_CHARS) for x0, t in zip(xs, tokens, strict=True)],
             "line": lines,
             "delta": d,
         }
@@ -552,7 +562,7 @@ def word_importance_chart(
     n_lines = (max(lines) + 1) if lines else 1
     width = int(char_px * max(line_chars, 10))
     x_scale = alt.Scale(domain=[0, line_chars], range=[0, width])
-    y_scale = alt.Scale(domain=[-0.5, n_lines - 0.5], range=[0, 30 * n_lines])
+    y_scale = alt.Scale(domain=[-0.5, n_lines - 0.5], range=[0, 40 * n_lines])
     tooltip = [
         alt.Tooltip("token:N", title="word"),
         alt.Tooltip("delta:Q", title=f"score drop without it ({class_name})", format="+.4f"),
@@ -570,7 +580,7 @@ def word_importance_chart(
             color=alt.Color(
                 "delta:Q",
                 scale=alt.Scale(scheme="redblue", domain=[-limit, limit]),
-                legend=alt.Legend(title="importance", orient="bottom", format="+.2f"),
+                legend=None,  # each word carries its number; the caption explains the colours
             ),
             tooltip=tooltip,
         )
@@ -586,7 +596,7 @@ def word_importance_chart(
     )
     words = (
         alt.Chart(frame)
-        .mark_text(align="left", baseline="middle", font="monospace", fontSize=14, dy=-5)
+        .mark_text(align="left", baseline="middle", font="monospace", fontSize=14, dy=-7)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("line:Q", scale=y_scale, axis=None),
@@ -597,7 +607,7 @@ def word_importance_chart(
     )
     numbers = (
         alt.Chart(frame)
-        .mark_text(align="left", baseline="middle", font="monospace", fontSize=9, dy=8)
+        .mark_text(align="left", baseline="middle", font="monospace", fontSize=10, dy=10)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("line:Q", scale=y_scale, axis=None),
@@ -606,7 +616,7 @@ def word_importance_chart(
             tooltip=tooltip,
         )
     )
-    return alt.layer(cells, words, numbers).properties(width=width, height=30 * n_lines)
+    return alt.layer(cells, words, numbers).properties(width=width, height=40 * n_lines)
 
 
 def lesson_activation_chart(
