@@ -898,7 +898,9 @@ RECIPES: dict[str, Recipe] = {
         dataset=_GOEMOTIONS_CREDIT,
         examples=tuple(text for text, _, _ in _EMOTION_EXAMPLES),
         example_labels=tuple(labels for _, _, labels in _EMOTION_EXAMPLES),
-        config=TrainingConfig(),
+        # Positives of rare labels weighted up ((neg / pos) ** 0.3: grief 6.7, neutral
+        # 1.2): test macro-F1 at the tuned thresholds 0.448 -> 0.458.
+        config=TrainingConfig(class_weight_power=0.3),
         description="Reddit comments → any of 27 emotions plus neutral (multi-label).",
     ),
 }
