@@ -229,7 +229,10 @@ def test_multiclass_per_class_winner_thresholds() -> None:
         None,
         "fear",
     ]
-    with pytest.raises(ValueError, match=r"`thresholds\[0\]` must be in \[0, 1\] \(or \+inf: switched off\); got 2.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"`thresholds\[0\]` must be in \[0, 1\] \(or \+inf: switched off\); got 2.0",
+    ):
         multiclass_decide(scores, LABELS, thresholds=[2.0, 0.5, 0.5])
     trace = decision_trace(
         scores[0], LABELS, task="multi-class", thresholds=[0.6, 0.2, 0.2], reject_threshold=0.3

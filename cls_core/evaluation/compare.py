@@ -160,7 +160,9 @@ def compare_systems(
         # all six (n, C) count matrices side by side: one matrix product per batch of
         # replicates gives every weighted column sum (exact: counts stay below 2**24)
         dtype: Any = np.float32 if n < 2**24 else np.float64
-        stacked: npt.NDArray[Any] = np.concatenate([m for c in counts for m in c], axis=1).astype(dtype)
+        stacked: npt.NDArray[Any] = np.concatenate([m for c in counts for m in c], axis=1).astype(
+            dtype
+        )
         deltas = np.empty((int(bootstrap), 3, n_classes + 1), dtype=np.float64)
         batch = max(1, min(int(bootstrap), 2**22 // max(n, 1)))
         for start in range(0, int(bootstrap), batch):
