@@ -11,17 +11,22 @@ from cls_core.modelio.registry import list_models
 from cls_core.paths import PROJECT_ROOT
 
 
-@pytest.fixture(scope="module")
-def ekman_page() -> AppTest:
-    if list_models().get("ekman") is None:
-        pytest.skip("the ekman model is not installed")
+def _tuning_page_on_demo_set(model: str) -> AppTest:
+    """The threshold-tuning page of ``model`` on its project-written demo set."""
+    if list_models().get(model) is None:
+        pytest.skip(f"the {model} model is not installed")
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
-    at.query_params["model"] = "ekman"
-    at.session_state["tune_source.ekman"] = "demo"
+    at.query_params["model"] = model
+    at.session_state[f"tune_source.{model}"] = "demo"
     at.switch_page("pages/thresholds.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture(scope="module")
+def ekman_page() -> AppTest:
+    return _tuning_page_on_demo_set("ekman")
 
 
 def _view(at: AppTest, name: str) -> AppTest:
@@ -142,15 +147,7 @@ def test_another_split_view(ekman_page: AppTest) -> None:
 
 @pytest.fixture(scope="module")
 def goemotions_demo() -> AppTest:
-    if list_models().get("goemotions") is None:
-        pytest.skip("the goemotions model is not installed")
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
-    at.query_params["model"] = "goemotions"
-    at.session_state["tune_source.goemotions"] = "demo"
-    at.switch_page("pages/thresholds.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return _tuning_page_on_demo_set("goemotions")
 
 
 def test_multilabel_rules_in_the_optimiser(goemotions_demo: AppTest) -> None:

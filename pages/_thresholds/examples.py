@@ -316,7 +316,7 @@ def _slicing(t: Tuning, texts: Any) -> Any:
         if kind == "Text length":
             edges = ", ".join(str(e) for e in LENGTH_EDGES)
             st.caption(f"Word-count bins with edges {edges}.")
-            return length_slices(texts)
+            return _lengths(ns, t.evs.sha256, texts)
         if kind in ("Keyword", "Regular expression"):
             pattern = st.text_input(
                 "Keyword" if kind == "Keyword" else "Regular expression (case-insensitive)",
@@ -336,6 +336,12 @@ def _slicing(t: Tuning, texts: Any) -> Any:
     except ValueError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/error:")
         return None
+
+
+@st.cache_resource(max_entries=8, show_spinner="Counting words…")
+def _lengths(ns: str, sha: str, _texts: Any) -> Any:
+    """Word-count bins once per data set (not on every threshold move)."""
+    return length_slices(_texts)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Matching the pattern…")
