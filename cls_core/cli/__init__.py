@@ -10,15 +10,11 @@ SIGTERM with 143, both after the commands' cleanup has run (no partial output fi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from types import FrameType
 
+from cls_core.cli._signals import Terminated, sigterm_raises
 from cls_core.errors import CliError
 
 __all__ = ["build_parser", "main"]
@@ -56,46 +52,13 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: raised in the main thread so ``finally`` blocks and cleanups run.
-
-    A ``BaseException`` (like ``KeyboardInterrupt``), so ``except Exception`` handlers on
-    the way up do not swallow it.
-    """
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While a command runs, SIGTERM raises :class:`Terminated` (once) instead of killing.
-
-    Without it the process dies at once and a half-written temporary file stays behind.
-    Only the main thread can set signal handlers; elsewhere nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    raised = False
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal raised
-        if not raised:  # a second SIGTERM must not interrupt the cleanup of the first
-            raised = True
-            raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit status (2 bad input, 130 Ctrl-C, 143 SIGTERM)."""
     quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with _sigterm_raises():
+        with sigterm_raises():
             return int(args.func(args))
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

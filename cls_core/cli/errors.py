@@ -130,8 +130,10 @@ def run_errors(args: argparse.Namespace) -> int:
     frame["row"] = kept_rows[frame["row"].to_numpy()]
     if args.limit:
         frame = frame.head(args.limit)
+    from cls_core.cli._signals import checkpoint
     from cls_core.paths import atomic_output
 
+    checkpoint()  # a SIGTERM something swallowed: do not replace the previous file
     try:
         with atomic_output(out) as tmp:
             frame.to_csv(tmp, index=False, lineterminator="\n")

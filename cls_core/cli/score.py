@@ -29,6 +29,7 @@ from cls_core.cli._files import (
     input_name,
     streamable_input,
 )
+from cls_core.cli._signals import checkpoint
 from cls_core.errors import CliError
 from cls_core.paths import atomic_output
 from cls_core.preview import preview, preview_list
@@ -128,6 +129,7 @@ def _score(args: argparse.Namespace, path: str, out: Path) -> int:
         with atomic_output(out) as tmp:
             try:
                 for chunk in all_chunks():
+                    checkpoint()  # a SIGTERM whose exception something swallowed
                     texts = [
                         "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
                         for v in chunk[args.text_column].tolist()
@@ -170,6 +172,7 @@ def _score(args: argparse.Namespace, path: str, out: Path) -> int:
                     with contextlib.suppress(Exception):  # the temporary file goes away anyway
                         writer.close()
                 raise
+            checkpoint()
             if writer is not None:
                 writer.close()
             if done == 0:

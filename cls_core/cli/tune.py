@@ -21,6 +21,7 @@ from cls_core.cli._files import (
     input_name,
     read_input,
 )
+from cls_core.cli._signals import checkpoint
 from cls_core.errors import CliError
 
 __all__ = ["add_parser", "run_tune"]
@@ -149,6 +150,7 @@ def run_tune(args: argparse.Namespace) -> int:
     )
     if args.eval_on:
         document = replace(document, evaluated_on=_evaluate_on(args, data, result, out))
+    checkpoint()  # a SIGTERM something swallowed: do not replace the previous file
     try:
         write_thresholds_json(document, out)  # atomic: the previous file survives a failure
     except OSError as exc:

@@ -70,7 +70,15 @@ class SlowModel:
     labels = ("joy", "anger", "fear")
 
     def predict(self, texts):
-        time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
+        if os.environ.get("SWALLOW_SIGNALS"):
+            # A library that swallows every exception (as a __del__ or a weakref
+            # callback does): a SIGTERM raised in here never reaches the command.
+            try:
+                time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
+            except BaseException:
+                pass
+        else:
+            time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
         logits = np.array([[len(t) % 3, t.count("a"), 1.0] for t in texts], dtype=np.float32)
         e = np.exp(logits)
         return Prediction(logits, (e / e.sum(axis=1, keepdims=True)).astype(np.float32))
@@ -456,6 +464,24 @@ def test_signal_mid_score_leaves_no_partial_file(
     assert code == status, err
     assert err[-1] == message, err
     assert "Traceback" not in "\n".join(err)
+    assert out.read_bytes() == b"previous output"
+    assert leftovers(tmp_path) == []
+
+
+def test_sigterm_swallowed_by_a_library_still_stops_the_command(tmp_path: Path) -> None:
+    """The exception SIGTERM raises can land in code that swallows it; the next chunk stops."""
+    src = tmp_path / "texts.csv"
+    texts_frame(400, "a").to_csv(src, index=False)
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous output")
+    argv = ["score", str(src), "--model", "fake", "--text-column", "text", "--out", str(out)]
+    proc = driver([*argv, "--chunk-rows", "2"], env={"FAKE_DELAY": "0.3", "SWALLOW_SIGNALS": "1"})
+    _wait_for_partial(tmp_path, proc)
+    time.sleep(0.1)  # inside a predict call: the swallowing code gets the exception
+    proc.send_signal(signal.SIGTERM)
+    code, err = finish(proc)
+    assert code == 143, err
+    assert err[-1] == "error: terminated (SIGTERM)", err
     assert out.read_bytes() == b"previous output"
     assert leftovers(tmp_path) == []
 
