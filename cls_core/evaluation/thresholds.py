@@ -19,6 +19,11 @@ Objectives (text form accepted by :func:`parse_objective` and the ``tune`` comma
   highest one whose coverage is >= C, or the lowest one whose accuracy on answered
   examples is >= A (infeasible → the most accurate point, ``feasible=False``).
 
+Binary models (one threshold ``t`` on the positive class's score, positive when
+``p >= t``) are tuned with the same per-class objectives on the positive column
+(:mod:`cls_core.evaluation.binary`) and written with ``task: "binary"`` (see
+:class:`ThresholdsFile`).
+
 This module imports neither TensorFlow nor scikit-learn.
 """
 
@@ -29,7 +34,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -47,15 +52,17 @@ from cls_core.evaluation.metrics import (
 )
 from cls_core.paths import atomic_output
 from cls_core.preview import preview, preview_list
-from cls_core.scoring.decisions import TASKS, Task, validate_labels
+from cls_core.scoring.decisions import TASKS, validate_labels
 
 __all__ = [
     "MAX_BETA",
     "MAX_BOOTSTRAP_RESAMPLES",
     "MAX_COST",
     "OBJECTIVE_SYNTAX",
+    "THRESHOLDS_TASKS",
     "BootstrapIntervals",
     "CostCurve",
+    "FileTask",
     "Objective",
     "RejectChoice",
     "ThresholdChoice",
@@ -66,6 +73,7 @@ __all__ = [
     "bootstrap_intervals",
     "choose_reject_threshold",
     "choose_thresholds",
+    "choose_thresholds_from_curves",
     "cost_curve",
     "few_positive_warnings",
     "parse_objective",
@@ -75,6 +83,10 @@ __all__ = [
     "tune",
     "write_thresholds_json",
 ]
+
+#: The ``task`` of a thresholds.json: the two score tasks, or the binary rule.
+FileTask = Literal["multi-class", "multi-label", "binary"]
+THRESHOLDS_TASKS: Final[tuple[FileTask, ...]] = ("multi-class", "multi-label", "binary")
 
 ObjectiveKind = Literal[
     "fbeta",
@@ -249,14 +261,18 @@ class ThresholdSelection:
 
 
 def _candidates(
-    curve: ClassCurve,
+    curve: ClassCurve, *, top_score: float | None = None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(thresholds, tp, fp), highest threshold first, with the "never fire" point prepended."""
+    """(thresholds, tp, fp), highest threshold first, with the "never fire" point prepended.
+
+    ``top_score``: the class's highest score when ``curve.thresholds[0]`` is below it (a
+    bucketed curve, whose points are bucket edges); default the highest curve point.
+    """
     thresholds = curve.thresholds.astype(np.float64)
     if thresholds.size == 0:
         never = 1.0
     else:
-        top = float(thresholds[0])
+        top = float(thresholds[0]) if top_score is None else float(top_score)
         never = float(np.nextafter(top, np.inf))
         if top <= 1.0 < never:  # probabilities topping out at exactly 1: cannot go above
             return thresholds, curve.tp.astype(np.int64), curve.fp.astype(np.int64)
@@ -354,14 +370,48 @@ def choose_thresholds(
     ValueError
         A coverage/accuracy objective (use :func:`choose_reject_threshold`).
     """
+    return choose_thresholds_from_curves(
+        sweep.curves, objective, labels=sweep.labels, n_examples=sweep.n_examples, min_tp=min_tp
+    )
+
+
+def choose_thresholds_from_curves(
+    curves: Sequence[ClassCurve],
+    objective: Objective | str,
+    *,
+    labels: Sequence[str],
+    n_examples: int,
+    min_tp: int = 0,
+    top_scores: Sequence[float] | None = None,
+) -> ThresholdSelection:
+    """:func:`choose_thresholds` on per-class curves built elsewhere (e.g. merged counts).
+
+    Parameters
+    ----------
+    curves : sequence of ClassCurve, class order
+    objective, min_tp
+        As :func:`choose_thresholds`.
+    labels : sequence of str
+    n_examples : int
+        Examples in the whole set (the cost objective's denominator).
+    top_scores : sequence of float, optional
+        Each class's highest score, when a curve's first point is below it (bucketed
+        curves): the "never fire" candidate goes just above it.
+
+    Returns
+    -------
+    ThresholdSelection
+    """
     obj = parse_objective(objective) if isinstance(objective, str) else objective
     if not obj.per_class:
         raise ValueError(f"objective {obj} sets one reject threshold; use choose_reject_threshold")
     min_tp = _check_int("min_tp", min_tp, 0)
-    n = sweep.n_examples
+    n = n_examples
     choices = []
-    for curve in sweep.curves:
-        thresholds, tp, fp = _candidates(curve)
+    for c, curve in enumerate(curves):
+        thresholds, tp, fp = _candidates(
+            curve, top_score=None if top_scores is None else top_scores[c]
+        )
         valid = None
         met = True
         if min_tp > 0:
@@ -391,7 +441,7 @@ def choose_thresholds(
     thresholds_out = np.array([c.threshold for c in choices], dtype=np.float64)
     thresholds_out.setflags(write=False)
     return ThresholdSelection(
-        objective=obj, labels=sweep.labels, thresholds=thresholds_out, choices=tuple(choices)
+        objective=obj, labels=tuple(labels), thresholds=thresholds_out, choices=tuple(choices)
     )
 
 
@@ -947,7 +997,15 @@ class ThresholdsFile:
         as never firing.
     objective : str
         Canonical objective text, or "manual" for hand-set thresholds.
-    task : "multi-class" or "multi-label"
+    task : "multi-class", "multi-label" or "binary"
+        ``"binary"`` (a binary model: two labels ``(negative, positive)``, one threshold):
+        ``labels`` holds both names, ``thresholds`` exactly **one** number ``t`` in
+        [0, 1], the threshold on the score ``p`` of the positive class ``labels[1]``;
+        the rule is positive when ``p >= t``, else negative (never abstains, nothing is
+        switched off). The JSON adds ``positive_label`` (``labels[1]``) and ``accuracy``;
+        ``per_class`` has a row per class (only the positive row has a ``threshold``);
+        ``micro`` and ``macro`` average the two classes. Built by
+        :func:`cls_core.evaluation.binary.binary_thresholds_file`.
     n_examples : int
     data_sha256 : str
         SHA-256 of the evaluation file's bytes ("" when unknown).
@@ -972,7 +1030,7 @@ class ThresholdsFile:
     labels: tuple[str, ...]
     thresholds: tuple[float, ...]
     objective: str
-    task: Task
+    task: FileTask
     n_examples: int = 0
     data_sha256: str = ""
     per_class: tuple[Mapping[str, Any], ...] = ()
@@ -1000,11 +1058,17 @@ class ThresholdsFile:
             "micro": dict(self.micro or {}),
             "macro": dict(self.macro or {}),
         }
-        off = [
-            label for label, t in zip(self.labels, self.thresholds, strict=True) if t == math.inf
-        ]
-        if off:
-            out["switched_off"] = off
+        if self.task == "binary":
+            out["positive_label"] = self.labels[1]
+            out["accuracy"] = self.accuracy
+        else:
+            off = [
+                label
+                for label, t in zip(self.labels, self.thresholds, strict=True)
+                if t == math.inf
+            ]
+            if off:
+                out["switched_off"] = off
         if self.task == "multi-class":
             out["reject_threshold"] = self.reject_threshold
             out["coverage"] = self.coverage
@@ -1225,9 +1289,10 @@ def read_thresholds_json(
         The current model's labels: the file must list exactly these, in this order.
     model : str, optional
         The current model's name: a file that names another model is refused.
-    task : "multi-class" or "multi-label", optional
-        The current data's task: a file tuned for the other task is refused (per-class
-        thresholds mean different rules in the two tasks).
+    task : "multi-class", "multi-label" or "binary", optional
+        The current data's task: a file tuned for another task is refused (per-class
+        thresholds mean different rules in the two tasks, and a binary file holds one
+        threshold for the positive class).
 
     Returns
     -------
@@ -1240,7 +1305,9 @@ def read_thresholds_json(
         larger than :data:`MAX_THRESHOLDS_BYTES`, not UTF-8 (a UTF-8 byte-order mark is
         accepted), malformed JSON, numbers Python cannot read, arrays/objects nested deeper
         than :data:`MAX_THRESHOLDS_DEPTH`, missing or ill-typed keys, thresholds or rates
-        outside [0, 1], labels that do not match ``labels``, another model's file.
+        outside [0, 1], labels that do not match ``labels``, another model's file; a
+        ``"binary"`` file without exactly two labels and one threshold in [0, 1], or whose
+        ``positive_label`` is not its second label.
     """
     name = "thresholds file" if isinstance(source, bytes) else f"thresholds file {str(source)!r}"
     try:
@@ -1298,6 +1365,8 @@ def read_thresholds_json(
     except ValueError as exc:
         raise ValueError(f"{name}: {str(exc)[:500]}") from None
     values = data["thresholds"]
+    if data["task"] == "binary":
+        return _read_binary(name, data, names, labels=labels, model=model, task=task)
     if not isinstance(values, list) or len(values) != len(names):
         raise ValueError(
             f"{name}: `thresholds` must be a list of {len(names)} numbers (one per label); got {preview(values, limit=100)}"
@@ -1323,7 +1392,7 @@ def read_thresholds_json(
     file_task = data["task"]
     if file_task not in TASKS:
         raise ValueError(
-            f"{name}: `task` must be one of {', '.join(TASKS)}; got {preview(file_task)}"
+            f"{name}: `task` must be one of {', '.join(THRESHOLDS_TASKS)}; got {preview(file_task)}"
         )
     objective = data.get("objective", "manual")
     if not isinstance(objective, str):
@@ -1399,4 +1468,60 @@ def read_thresholds_json(
         model=file_model,
         bootstrap=bootstrap if isinstance(bootstrap, dict) else None,
         evaluated_on=data["evaluated_on"] if isinstance(data.get("evaluated_on"), dict) else None,
+    )
+
+
+def _read_binary(
+    name: str,
+    data: dict[str, Any],
+    names: tuple[str, ...],
+    *,
+    labels: Sequence[str] | None,
+    model: str | None,
+    task: str | None,
+) -> ThresholdsFile:
+    """The rest of :func:`read_thresholds_json` for a ``task: "binary"`` document."""
+    if len(names) != 2:
+        raise ValueError(
+            f"{name}: a binary file must list two labels (negative, positive); got "
+            f"{_labels_text(len(names))}"
+        )
+    values = data["thresholds"]
+    if not isinstance(values, list) or len(values) != 1:
+        raise ValueError(
+            f"{name}: a binary file's `thresholds` must be a list of one number (the "
+            f"threshold on {preview(names[1])}'s score); got {preview(values, limit=100)}"
+        )
+    threshold = _unit_number(name, "thresholds[0]", values[0])
+    assert threshold is not None
+    if data.get("switched_off"):
+        raise ValueError(f"{name}: a binary file switches nothing off; remove `switched_off`")
+    positive = data.get("positive_label", names[1])
+    if positive != names[1]:
+        raise ValueError(
+            f"{name}: `positive_label` must be the second label {preview(names[1])}; "
+            f"got {preview(positive)}"
+        )
+    body = dict(data)
+    body["task"] = "multi-label"  # same checks for the shared keys, one number per label
+    body["thresholds"] = [threshold, threshold]
+    for key in ("positive_label", "reject_threshold", "coverage", "accuracy_overall"):
+        body.pop(key, None)
+    if task is not None and task != "binary":
+        raise ValueError(f"{name}: it holds binary thresholds, but this data is {task}")
+    try:
+        shared = read_thresholds_json(
+            json.dumps(body).encode("utf-8"), labels=labels, model=model, task=None
+        )
+    except ValueError as exc:  # name the file, not the re-encoded bytes
+        raise ValueError(str(exc).replace("thresholds file", name, 1)) from None
+    accuracy = _unit_number(name, "accuracy", data.get("accuracy"), optional=True)
+    return replace(
+        shared,
+        thresholds=(threshold,),
+        task="binary",
+        accuracy=accuracy,
+        reject_threshold=None,
+        coverage=None,
+        accuracy_overall=None,
     )

@@ -8,6 +8,14 @@ One convention everywhere in this project: **a class fires when ``score >= thres
   class-id order; an example may get no label at all.
 - A threshold of ``+inf`` switches its class off: it never fires (thresholds.json writes
   it as ``null`` and lists the class under ``switched_off``).
+- Binary (one positive class, e.g. a model with one sigmoid output shown as
+  ``(negative, positive)``): **positive when ``p >= threshold``, else negative**, with one
+  threshold ``t`` (default :data:`BINARY_THRESHOLD`) on the positive class's score ``p``.
+  It never abstains; ``t = 0`` always says positive, ``t = 1`` only when ``p == 1``. With
+  two softmax columns ``[1 - p, p]`` this differs from the arg-max rule at ``t != 0.5`` and
+  at ``p == 0.5`` (arg-max gives ties to the lower class id: negative; ``p >= 0.5`` says
+  positive). :func:`binary_decide` is the rule; the exported ``decision`` signature of a
+  binary model computes exactly it.
 
 This module must not import TensorFlow.
 """
@@ -24,14 +32,20 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "BINARY_THRESHOLD",
     "LEAD",
     "TASKS",
     "TO_THRESHOLD",
     "Task",
+    "binary_decide",
+    "binary_decision_trace",
+    "binary_fired",
     "decision_trace",
     "multiclass_decide",
     "multilabel_decide",
+    "positive_scores",
     "top_k",
+    "validate_binary_threshold",
     "validate_labels",
 ]
 
@@ -41,6 +55,8 @@ TASKS: tuple[Task, ...] = ("multi-class", "multi-label")
 # Column names of the decision trace's two distances (different quantities, different names).
 TO_THRESHOLD: Final = "score − threshold"
 LEAD: Final = "score − runner-up"
+#: The binary rule's default threshold: positive when ``p >= 0.5``.
+BINARY_THRESHOLD: Final = 0.5
 
 
 def validate_labels(labels: Sequence[str], n_classes: int | None = None) -> tuple[str, ...]:
@@ -330,4 +346,151 @@ def decision_trace(
         fired = np.zeros(n, dtype=bool)
         fired[winner] = cuts is None or row[winner] >= cuts[winner]
         columns["fired"] = fired
+    return pd.DataFrame(columns)
+
+
+# --------------------------------------------------------------------------- binary
+
+
+def validate_binary_threshold(threshold: Any) -> float:
+    """``threshold`` as a float in [0, 1] (the binary rule's one threshold).
+
+    Raises
+    ------
+    TypeError
+        Not a real number (a bool, a string, None).
+    ValueError
+        NaN, infinite, or outside [0, 1].
+    """
+    return _check_unit_interval("threshold", threshold)
+
+
+def positive_scores(scores: npt.ArrayLike) -> npt.NDArray[np.floating[Any]]:
+    """The positive class's score ``p`` per example, shape ``(n,)``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,), (n, 1) or (n, 2)
+        ``p`` itself (one value per example), or the two columns ``[1 - p, p]`` of a
+        binary model shown as (negative, positive): then column 1 is ``p``.
+
+    Raises
+    ------
+    TypeError
+        Not numeric.
+    ValueError
+        Another shape, or a NaN score (its row named).
+    """
+    array = np.asarray(scores)
+    if array.dtype.kind in "biu":
+        array = array.astype(np.float64)
+    elif array.dtype.kind != "f":
+        raise TypeError(f"`scores` must be a numeric array; got dtype {array.dtype}")
+    if array.ndim == 2 and array.shape[1] in (1, 2):
+        array = array[:, -1]
+    if array.ndim != 1:
+        raise ValueError(
+            "`scores` must be the positive scores p of shape (n,) or (n, 1), or the two "
+            f"columns [1 - p, p] of shape (n, 2); got shape {array.shape}"
+        )
+    nan = np.isnan(array)
+    if nan.any():
+        raise ValueError(f"`scores` must not contain NaN; got NaN at row {int(np.flatnonzero(nan)[0])}")
+    return array
+
+
+def binary_fired(scores: npt.ArrayLike, threshold: float = BINARY_THRESHOLD) -> npt.NDArray[np.bool_]:
+    """Whether each example is positive: ``p >= threshold`` (see :func:`positive_scores`).
+
+    Examples
+    --------
+    >>> binary_fired([0.2, 0.5, 0.9], 0.5).tolist()
+    [False, True, True]
+    """
+    p = positive_scores(scores)
+    return np.asarray(p >= validate_binary_threshold(threshold), dtype=bool)
+
+
+def binary_decide(
+    scores: npt.ArrayLike, labels: Sequence[str], threshold: float = BINARY_THRESHOLD
+) -> list[str]:
+    """The binary rule: ``labels[1]`` (positive) when ``p >= threshold``, else ``labels[0]``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,), (n, 1) or (n, 2)
+        The positive scores ``p``, or the columns ``[1 - p, p]`` (:func:`positive_scores`).
+    labels : sequence of two str
+        ``(negative, positive)``, in class-id order.
+    threshold : float in [0, 1], default 0.5
+        One threshold on ``p``; never NaN.
+
+    Returns
+    -------
+    list of str, one per example (the binary rule never abstains).
+
+    Raises
+    ------
+    ValueError
+        Not two unique labels, a NaN score, a threshold outside [0, 1] or NaN.
+
+    Examples
+    --------
+    >>> binary_decide([[0.7, 0.3], [0.4, 0.6]], ["ham", "spam"], 0.3)
+    ['spam', 'spam']
+    >>> binary_decide([0.29], ["ham", "spam"], 0.3)
+    ['ham']
+    """
+    names = validate_labels(labels, 2)
+    fired = binary_fired(scores, threshold)
+    return [names[1] if f else names[0] for f in fired]
+
+
+def binary_decision_trace(
+    scores: npt.ArrayLike,
+    labels: Sequence[str],
+    threshold: float = BINARY_THRESHOLD,
+    *,
+    logits: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Why one example got its label under the binary rule: the table the app shows.
+
+    Parameters
+    ----------
+    scores : array-like of shape (2,) or (1, 2): ``[1 - p, p]``
+    labels : ``(negative, positive)``
+    threshold : float in [0, 1]
+    logits : array-like of shape (2,), optional
+
+    Returns
+    -------
+    DataFrame with one row per class (negative, positive) and columns ``label``, ``logit``
+    (when given), ``score``, ``threshold`` (the positive class's ``t``; for the negative
+    class, NaN: it is the answer whenever ``p < t``), ``score − threshold``
+    (:data:`TO_THRESHOLD`, positive row only: ``p - t``, >= 0 means positive) and ``fired``.
+
+    Raises
+    ------
+    ValueError
+        Not one example of two scores, bad labels or threshold.
+    """
+    s = _as_scores(scores)
+    if s.shape != (1, 2):
+        raise ValueError(
+            f"`scores` must hold one example's two scores [1 - p, p]; got shape {s.shape}"
+        )
+    names = validate_labels(labels, 2)
+    t = validate_binary_threshold(threshold)
+    row = s[0].astype(np.float64)
+    positive = bool(row[1] >= t)
+    columns: dict[str, Any] = {"label": list(names)}
+    if logits is not None:
+        logit_row = np.asarray(logits, dtype=np.float64).reshape(-1)
+        if logit_row.shape[0] != 2:
+            raise ValueError(f"`logits` must have 2 values; got {logit_row.shape[0]}")
+        columns["logit"] = logit_row
+    columns["score"] = row
+    columns["threshold"] = np.array([np.nan, t])
+    columns[TO_THRESHOLD] = np.array([np.nan, row[1] - t])
+    columns["fired"] = np.array([not positive, positive])
     return pd.DataFrame(columns)
