@@ -83,6 +83,28 @@ def add_parser(subparsers: Any) -> None:
     )
     tune.add_argument("--model", default=None, help="model name to record in the file")
     tune.add_argument("--out", required=True, help="where to write thresholds.json")
+    tune.add_argument(
+        "--runner",
+        choices=["direct", "dataflow", "flink", "spark"],
+        default=None,
+        help="run as an Apache Beam pipeline on this runner (SCORES may then be a glob of "
+        "shards); without it, tune runs in this process",
+    )
+    tune.add_argument(
+        "--beam-option",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="a Beam pipeline flag, repeatable (e.g. --beam-option=--project=my-project)",
+    )
+    tune.add_argument(
+        "--max-distinct",
+        type=int,
+        default=None,
+        metavar="N",
+        help="--runner only: distinct scores per class searched exactly before bucketing "
+        "(default 1,048,576: 24 MiB per class)",
+    )
     tune.set_defaults(func=run_tune)
 
 
@@ -114,6 +136,10 @@ def run_tune(args: argparse.Namespace) -> int:
         raise CliError(f"--min-tp must be between 0 and 1,000,000; got {args.min_tp}")
     out = Path(args.out)
     check_writable(out)
+    if getattr(args, "runner", None):
+        return _run_pipeline(args, objective, out)
+    if getattr(args, "max_distinct", None) is not None or getattr(args, "beam_option", None):
+        raise CliError("--max-distinct and --beam-option need --runner (in process, tune is exact)")
     check_not_input(out, args.scores)
     try:
         # Read once: a FIFO or pipe (/dev/stdin, <(cmd)) cannot be opened twice, and the
@@ -157,6 +183,66 @@ def run_tune(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     m = result.metrics
     summary = f"wrote {out}: {data.task}, {objective}, micro F1 {m.micro.f1:.4f}, macro F1 {m.macro.f1:.4f}"
+    if m.coverage is not None:
+        summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
+    """``tune --runner``: the same choice made by an Apache Beam pipeline over merged counts."""
+    import logging
+
+    if not logging.getLogger().handlers:  # Beam's import-time warnings stay off stderr
+        logging.getLogger().addHandler(logging.NullHandler())
+    from cls_core.pipelines.io import PipelineInputError
+    from cls_core.pipelines.options import RunnerOptionError, pipeline_options, quiet_beam_logging
+    from cls_core.pipelines.tune import run_tune_pipeline, write_pipeline_thresholds
+
+    for flag, given in (
+        ("--eval-on", args.eval_on),
+        ("--binary", getattr(args, "binary", False)),
+        (f"SCORES {STDIN}", args.scores == STDIN),
+    ):
+        if given:
+            raise CliError(f"{flag} is not supported with --runner; run it without --runner")
+    max_distinct = 1 << 20 if args.max_distinct is None else args.max_distinct
+    if not 2 <= max_distinct <= 1 << 28:
+        raise CliError(f"--max-distinct must be between 2 and {1 << 28:,}; got {max_distinct}")
+    if "://" not in args.scores:
+        check_not_input(out, args.scores)
+    quiet_beam_logging()
+    try:
+        options = pipeline_options(args.runner, args.beam_option)
+        result = run_tune_pipeline(
+            args.scores,
+            options,
+            truth_column=args.truth_column,
+            task=args.task,
+            scores_are=args.scores_are,
+            drop_unknown=args.drop_unknown,
+            max_distinct=max_distinct,
+            objective=objective,
+            min_tp=args.min_tp,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+    except (PipelineInputError, RunnerOptionError) as exc:
+        raise CliError(str(exc)) from None
+    for line in result.report_lines():
+        print(line, file=sys.stderr)
+    for warning in result.tuned.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    checkpoint()  # a SIGTERM something swallowed: do not replace the previous file
+    try:
+        write_pipeline_thresholds(result, out, runner=args.runner, model=args.model)
+    except OSError as exc:
+        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    m = result.tuned.metrics
+    summary = (
+        f"wrote {out}: {result.plan.task}, {objective}, micro F1 {m.micro.f1:.4f}, macro F1 "
+        f"{m.macro.f1:.4f} ({args.runner} runner, {len(result.files)} shard(s))"
+    )
     if m.coverage is not None:
         summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
     print(summary, file=sys.stderr)

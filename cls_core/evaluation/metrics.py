@@ -61,6 +61,7 @@ __all__ = [
     "build_sweep",
     "downsample_indices",
     "fbeta_from_counts",
+    "metrics_from_counts",
     "precision_recall_fscore",
 ]
 
@@ -1184,52 +1185,18 @@ class Evaluation:
     def _metrics_from_counts(
         self, counts: _Counts, reject_threshold: float | None, b: float
     ) -> MetricsAt:
-        tp = counts.tp
-        fp = counts.predicted - tp
-        fn = self.support - tp
-        n = self.n_examples
-        tn = n - tp - fp - fn
-        per_class = _per_class_scores(tp, fp, fn, beta=b)
-        micro, macro, weighted = _averages(tp, fp, fn, beta=b, per_class=per_class)
-        precision, recall, f1, fb = per_class
-        common: dict[str, Any] = {
-            "task": self.task,
-            "labels": self.labels,
-            "thresholds": _readonly(counts.thresholds),
-            "reject_threshold": None if reject_threshold is None else float(reject_threshold),
-            "beta": b,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "tn": tn,
-            "support": self.support,
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "fbeta": fb,
-            "micro": micro,
-            "macro": macro,
-            "weighted": weighted,
-            "n_examples": n,
-        }
-        if self.task == "multi-class":
-            answered = int((tp + fp).sum())
-            correct = int(tp.sum())
-            return MetricsAt(
-                **common,
-                samples=None,
-                accuracy=correct / n,
-                coverage=answered / n,
-                selective_accuracy=correct / answered if answered else 0.0,
-            )
-        assert counts.groups is not None
-        g_tp, g_pred, g_act, g_count = counts.groups
-        return MetricsAt(
-            **common,
-            samples=_samples_from_groups(g_tp, g_pred, g_act, g_count, n, beta=b),
-            mean_predicted_labels=int(counts.predicted.sum()) / n,
-            no_label_share=int(g_count[g_pred == 0].sum()) / n,
-            mean_true_labels=self._mean_true_labels,
+        return metrics_from_counts(
+            task=self.task,
+            labels=self.labels,
+            thresholds=counts.thresholds,
+            tp=counts.tp,
+            predicted=counts.predicted,
+            support=self.support,
+            n_examples=self.n_examples,
+            reject_threshold=reject_threshold,
+            beta=b,
+            groups=counts.groups,
+            mean_true_labels=self._mean_true_labels if self.task == "multi-label" else None,
         )
 
     @cached_property
@@ -1346,6 +1313,99 @@ class Evaluation:
     @cached_property
     def _sorted_row_max(self) -> FloatArray:
         return np.sort(self.scores.max(axis=1))
+
+
+def metrics_from_counts(
+    *,
+    task: Task,
+    labels: tuple[str, ...],
+    thresholds: npt.NDArray[np.float64],
+    tp: IntArray,
+    predicted: IntArray,
+    support: IntArray,
+    n_examples: int,
+    reject_threshold: float | None = None,
+    beta: float = 1.0,
+    groups: tuple[IntArray, IntArray, IntArray, IntArray] | None = None,
+    mean_true_labels: float | None = None,
+) -> MetricsAt:
+    """:class:`MetricsAt` from per-class integer counts (what :meth:`Evaluation.metrics_at` does).
+
+    Parameters
+    ----------
+    task, labels
+    thresholds : ndarray (n_classes,)
+        The effective thresholds the counts are at.
+    tp, predicted, support : ndarray of int64 (n_classes,)
+        True positives, decisions for the class and positives in the truth, per class.
+    n_examples : int
+    reject_threshold : float, optional
+    beta : float
+    groups : tuple of four int arrays, optional
+        Multi-label: the distinct per-example (tp, predicted, actual) triples in
+        increasing order and their counts. Without them (counts merged from a pipeline)
+        the samples averages and ``no_label_share`` are None.
+    mean_true_labels : float, optional
+        Multi-label: mean number of true labels per example.
+
+    Returns
+    -------
+    MetricsAt
+    """
+    b = _check_beta(beta)
+    tp = np.asarray(tp, dtype=np.int64)
+    fp = np.asarray(predicted, dtype=np.int64) - tp
+    fn = support - tp
+    n = int(n_examples)
+    tn = n - tp - fp - fn
+    per_class = _per_class_scores(tp, fp, fn, beta=b)
+    micro, macro, weighted = _averages(tp, fp, fn, beta=b, per_class=per_class)
+    precision, recall, f1, fb = per_class
+    common: dict[str, Any] = {
+        "task": task,
+        "labels": labels,
+        "thresholds": _readonly(thresholds),
+        "reject_threshold": None if reject_threshold is None else float(reject_threshold),
+        "beta": b,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "support": support,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "fbeta": fb,
+        "micro": micro,
+        "macro": macro,
+        "weighted": weighted,
+        "n_examples": n,
+    }
+    if task == "multi-class":
+        answered = int((tp + fp).sum())
+        correct = int(tp.sum())
+        return MetricsAt(
+            **common,
+            samples=None,
+            accuracy=correct / n,
+            coverage=answered / n,
+            selective_accuracy=correct / answered if answered else 0.0,
+        )
+    if groups is None:
+        return MetricsAt(
+            **common,
+            samples=None,
+            mean_predicted_labels=int(np.asarray(predicted).sum()) / n,
+            mean_true_labels=mean_true_labels,
+        )
+    g_tp, g_pred, g_act, g_count = groups
+    return MetricsAt(
+        **common,
+        samples=_samples_from_groups(g_tp, g_pred, g_act, g_count, n, beta=b),
+        mean_predicted_labels=int(np.asarray(predicted).sum()) / n,
+        no_label_share=int(g_count[g_pred == 0].sum()) / n,
+        mean_true_labels=mean_true_labels,
+    )
 
 
 @dataclass(frozen=True)
