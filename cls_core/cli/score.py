@@ -52,10 +52,30 @@ def add_parser(subparsers: Any) -> None:
     )
     score.add_argument("--model", required=True, help="model name (a directory under models/)")
     score.add_argument("--text-column", required=True, help="the column holding the texts")
-    score.add_argument("--out", required=True, help="output file (.parquet or .csv)")
+    score.add_argument(
+        "--out",
+        required=True,
+        help="output file (.parquet or .csv); with --runner: a directory or shard prefix "
+        "(writes PREFIX-SSSSS-of-NNNNN.parquet)",
+    )
     score.add_argument("--chunk-rows", type=int, default=2048, help="rows per chunk (default 2048)")
     score.add_argument(
         "--logits", action="store_true", help="write logits instead of scores (probabilities)"
+    )
+    score.add_argument(
+        "--runner",
+        choices=("direct", "dataflow", "flink", "spark"),
+        help="run as an Apache Beam pipeline on this runner (INPUT may be a glob of shards; "
+        "direct = local worker processes); without it, scoring runs in this process",
+    )
+    score.add_argument(
+        "--beam-option",
+        nargs=argparse.REMAINDER,
+        action="extend",
+        default=[],
+        metavar="FLAG",
+        help="Beam pipeline flags for --runner; takes every argument after it, so put it last "
+        "(e.g. --beam-option --project=p --region=europe-west1 --temp_location=gs://b/tmp)",
     )
     score.set_defaults(func=run_score)
 
@@ -64,6 +84,10 @@ def run_score(args: argparse.Namespace) -> int:
     """The ``score`` command: stream INPUT through the model, chunk by chunk."""
     if args.chunk_rows < 1:
         raise CliError(f"--chunk-rows must be >= 1; got {args.chunk_rows}")
+    if getattr(args, "runner", None) is not None:
+        return _score_beam(args)
+    if getattr(args, "beam_option", None):
+        raise CliError("--beam-option needs --runner (direct, dataflow, flink or spark)")
     out = Path(args.out)
     out_format = out.suffix.lower()
     if out_format not in (".parquet", ".csv"):
@@ -186,6 +210,75 @@ def _score(args: argparse.Namespace, path: str, out: Path) -> int:
     if empty_texts:
         print(f"warning: {empty_texts} rows had empty text (scored as '')", file=sys.stderr)
     print(f"wrote {out}: {done} rows x {len(labels)} labels", file=sys.stderr)
+    return 0
+
+
+def _score_beam(args: argparse.Namespace) -> int:
+    """``score --runner``: the same scoring as an Apache Beam pipeline (Parquet shards out).
+
+    Beam is imported only here. The input (a path or a glob of shards), the text column,
+    the model and the options are all checked before the pipeline starts.
+    """
+    if args.input == STDIN:
+        raise CliError("--runner reads files: give INPUT as a path or a glob of shards, not '-'")
+    from cls_core.cli import quiet_tensorflow
+
+    quiet_tensorflow()  # the worker processes inherit the environment
+    from cls_core.pipelines import quiet_beam_logging
+
+    quiet_beam_logging()  # before Beam is imported
+    from cls_core.errors import ModelLoadError
+    from cls_core.modelio.registry import load_model
+    from cls_core.pipelines.io import PipelineInputError, inspect_inputs
+    from cls_core.pipelines.options import RunnerOptionError, pipeline_options
+    from cls_core.pipelines.score import output_prefix, run_score_pipeline
+
+    try:
+        pipeline_options(args.runner, args.beam_option)
+        output_prefix(args.out)
+        layout = inspect_inputs(args.input)
+    except (PipelineInputError, RunnerOptionError) as exc:
+        raise CliError(str(exc)) from None
+    if args.text_column not in layout.columns:
+        raise CliError(
+            f"file {preview(args.input, limit=200)} has no text column {preview(args.text_column)}; "
+            f"columns are [{preview_list(layout.columns)}]"
+        )
+    try:
+        model = load_model(args.model)  # the registry's checks, here, before any worker starts
+    except ModelLoadError as exc:
+        raise CliError(str(exc)) from None
+    labels = [str(x) for x in model.labels]
+    extra = {b"cls_core.binary": b"1"} if getattr(model.card, "binary", False) else {}
+    del model
+    try:
+        run = run_score_pipeline(
+            layout,
+            model_name=args.model,
+            labels=labels,
+            text_column=args.text_column,
+            out=args.out,
+            runner=args.runner,
+            beam_options=args.beam_option,
+            logits=args.logits,
+            chunk_rows=args.chunk_rows,
+            extra_metadata=extra,
+        )
+    except (PipelineInputError, RunnerOptionError) as exc:
+        raise CliError(str(exc)) from None
+    except RuntimeError as exc:
+        raise CliError(f"the {args.runner} pipeline failed: {exc}") from None
+    rate = run.rows / max(run.seconds, 1e-9)
+    if run.empty_texts:
+        print(f"warning: {run.empty_texts} rows had empty text (scored as '')", file=sys.stderr)
+    shown = run.files[0] if len(run.files) == 1 else f"{len(run.files)} shards"
+    print(
+        f"wrote {shown}: {run.rows} rows x {len(labels)} labels "
+        f"({args.runner} runner, {run.seconds:.1f} s, {rate:.0f} rows/s)",
+        file=sys.stderr,
+    )
+    for path in run.files:
+        print(path)
     return 0
 
 

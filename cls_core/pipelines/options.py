@@ -17,6 +17,7 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from cls_core.pipelines import quiet_beam_logging
 from cls_core.preview import preview, preview_list
 
 __all__ = [
@@ -42,21 +43,6 @@ class RunnerOptionError(ValueError):
     """``--runner`` or a ``--beam-option`` is not usable; the message says which and why."""
 
 
-def quiet_beam_logging() -> None:
-    """Keep Beam's import-time and INFO log lines off a command's stderr.
-
-    Importing Beam logs a warning through the root logger when optional Google Cloud
-    clients are absent; with no handler configured, that call would install one on the
-    root logger and every later Beam INFO/WARNING line would reach the terminal. A
-    ``NullHandler`` on the root (only when it has no handler yet) and Beam's loggers at
-    ERROR keep the command's stderr to its own progress and ``error:`` lines.
-    """
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.NullHandler())
-    logging.getLogger("apache_beam").setLevel(logging.ERROR)
-
-
 def _flag_name(flag: str) -> str:
     return flag[2:].split("=", 1)[0].replace("-", "_")
 
@@ -70,8 +56,8 @@ def pipeline_options(
     ----------
     runner : {"direct", "dataflow", "flink", "spark"}
     beam_options : sequence of str
-        Beam flags, each ``--name=value`` or ``--name`` (e.g. ``--project=my-project``,
-        ``--flink_master=host:8081``, ``--direct_num_workers=4``).
+        Beam flags, each ``--name=value``, ``--name value`` or ``--name`` (e.g.
+        ``--project=my-project``, ``--flink_master=host:8081``, ``--direct_num_workers=4``).
     num_workers : int
         ``direct`` only: worker processes unless ``beam_options`` set
         ``--direct_num_workers``.
@@ -97,8 +83,12 @@ def pipeline_options(
             f"--runner must be one of {', '.join(RUNNERS)}; got {preview(runner)}"
         )
     flags = list(beam_options)
-    for flag in flags:
-        if not isinstance(flag, str) or not flag.startswith("--") or len(flag) < 3:
+    for i, flag in enumerate(flags):
+        if not isinstance(flag, str):
+            raise RunnerOptionError(f"--beam-option must be a str flag; got {preview(flag)}")
+        if not flag.startswith("--") or len(flag) < 3:
+            if i > 0 and flags[i - 1].startswith("--") and "=" not in flags[i - 1]:
+                continue  # the value of the flag before it (``--region us-central1``)
             raise RunnerOptionError(
                 f"--beam-option must be a Beam flag such as --project=my-project; got {preview(flag)}"
             )
@@ -106,7 +96,7 @@ def pipeline_options(
             raise RunnerOptionError(
                 f"choose the runner with --runner ({', '.join(RUNNERS)}), not --beam-option {preview(flag)}"
             )
-    names = {_flag_name(f) for f in flags}
+    names = {_flag_name(f) for f in flags if f.startswith("--")}
     defaults: list[str] = [f"--runner={RUNNERS[runner]}"]
     if runner == "direct":
         if "direct_running_mode" not in names:
