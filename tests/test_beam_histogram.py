@@ -24,7 +24,7 @@ from cls_core.pipelines.histogram import (
     keys_from_scores,
     scores_from_keys,
 )
-from cls_core.pipelines.tune import tune_from_histogram
+from cls_core.pipelines.tune import bucketing_summary, tune_from_histogram
 
 LABELS = ["a", "b", "c", "d"]
 
@@ -186,6 +186,10 @@ def test_bucketing_bound_on_adversarial_scores() -> None:
     ex = tune_from_histogram(exact, labels, "multi-label", obj)
     bu = tune_from_histogram(bucketed, labels, "multi-label", obj)
     assert any("bucketed" in w for w in bu.warnings)
+    summary = bucketing_summary(bucketed)  # the thresholds.json block
+    assert summary is not None and bucketing_summary(exact) is None
+    assert summary["max_distinct"] == cap and summary["classes_bucketed"] == 2
+    assert summary["max_relative_threshold_error"] == 2.0 ** -summary["kept_mantissa_bits"]
     ev = build_evaluation(scores, truth, labels=labels, task="multi-label")
     for c in range(2):
         edges, *_ = bucketed.slot(c)
