@@ -80,7 +80,8 @@ def baked_decision_panel(card: ModelCard, text: str) -> None:
             st.dataframe(
                 pd.DataFrame(
                     {
-                        "label": baked.labels,
+                        # binary: one threshold, on the positive class (labels[1])
+                        "label": baked.labels[1:] if baked.task == "binary" else baked.labels,
                         "threshold": baked.thresholds,
                         "float32 cutoff (score ≥ it fires)": baked.cutoffs,
                     }

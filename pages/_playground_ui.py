@@ -14,10 +14,17 @@ import streamlit as st
 
 from cls_core.errors import ModelLoadError
 from cls_core.modelio.registry import MAX_TEXT_CHARS, ModelCard
-from cls_core.scoring.decisions import decision_trace
+from cls_core.scoring.decisions import binary_decision_trace, decision_trace
 from cls_core.views.charts import score_bar_spec, score_diff_chart
 from cls_core.views.formatting import THRESHOLD_FORMAT, code_span, escape_markdown, shorten
-from cls_core.views.score_view import Decision, ScoreView, decide_view, result_record, view_scores
+from cls_core.views.score_view import (
+    Decision,
+    ScoreView,
+    decide_binary_view,
+    decide_view,
+    result_record,
+    view_scores,
+)
 from pages._shared import model_listing, predict_texts, show_chart
 
 TEXT_BOX_LIMIT = 4 * MAX_TEXT_CHARS
@@ -90,6 +97,37 @@ def thresholds_origin(card: ModelCard) -> str:
     if linked:
         return "changed from the model card's (the changed ones are in the URL)"
     return "the model card's, tuned on the dev split"
+
+
+def binary_threshold_key(card: ModelCard) -> str:
+    """The session/URL key of a binary model's one threshold (``bt.<model>``)."""
+    return f"bt.{card.name}"
+
+
+def binary_threshold_control(card: ModelCard) -> float:
+    """A binary model's one slider: positive when the positive class's score ≥ it.
+
+    Starts at the card's threshold (0.5 unless the card's ``binary`` object says
+    otherwise); a changed value is in the URL (``bt.<model>``), so a link from Threshold
+    tuning opens on the tuned threshold.
+    """
+    negative, positive = card.labels
+    value = st.slider(
+        f"Threshold: {positive} when its score ≥ t, otherwise {negative}",
+        0.0,
+        1.0,
+        float(card.binary_threshold),
+        0.001,
+        format=THRESHOLD_FORMAT,
+        key=binary_threshold_key(card),
+        bind="query-params",
+        help="One threshold for a binary model. Raise it to say "
+        f"{positive} less often (fewer false alarms, more misses); lower it for the opposite.",
+    )
+    source = st.query_params.get(SOURCE_PARAM)
+    if source and binary_threshold_key(card) in st.query_params:
+        st.caption(f"Threshold from {escape_markdown(shorten(source, 80))}, via the link.")
+    return float(value)
 
 
 def threshold_controls(
@@ -313,11 +351,15 @@ def model_comparison_section(card: ModelCard, text: str) -> None:
             )
             continue
         view = view_scores(logits, model_activation=model_card.activation)
-        decision = decide_view(
-            view,
-            model_card.labels,
-            thresholds=model_card.thresholds if model_card.task == "multi-label" else None,
-            reject_threshold=model_card.reject_threshold,
+        decision = (
+            decide_binary_view(view, model_card.labels, model_card.binary_threshold)
+            if model_card.binary
+            else decide_view(
+                view,
+                model_card.labels,
+                thresholds=model_card.thresholds if model_card.task == "multi-label" else None,
+                reject_threshold=model_card.reject_threshold,
+            )
         )
         with column:
             st.markdown(f"**{escape_markdown(model_card.name)}** · {model_card.activation}")
@@ -342,6 +384,19 @@ def trace_tab(
     """The decision trace; with T ≠ 1, a column shows what the activation receives."""
     if view.rule == "none":
         st.info("Pick a score view to see thresholds and margins.")
+        return
+    if decision.rule == "binary":
+        assert decision.thresholds is not None
+        trace = binary_decision_trace(
+            view.values[0], card.labels, float(decision.thresholds[1]), logits=logits[0]
+        )
+        if temperature != 1.0:
+            trace.insert(2, f"logit ÷ T (T = {temperature:g})", logits[0] / temperature)
+        st.dataframe(trace, hide_index=True, width="stretch")
+        st.caption(
+            f"One threshold, on {escape_markdown(card.labels[1])}'s score: it is the answer "
+            f"when score − threshold ≥ 0, otherwise {escape_markdown(card.labels[0])} is."
+        )
         return
     trace = decision_trace(
         view.values[0],
@@ -379,7 +434,13 @@ def compare_tab(
     view_b = view_scores(
         logits_b, model_activation=card.activation, view=view.activation, temperature=temperature
     )
-    decision_b = decide_view(view_b, card.labels, thresholds=thresholds, reject_threshold=reject)
+    if decision.rule == "binary":
+        assert decision.thresholds is not None
+        decision_b = decide_binary_view(view_b, card.labels, float(decision.thresholds[1]))
+    else:
+        decision_b = decide_view(
+            view_b, card.labels, thresholds=thresholds, reject_threshold=reject
+        )
     st.markdown(
         f"**A:** {escape_markdown(decision.sentence())}  \n"
         f"**B:** {escape_markdown(decision_b.sentence())}"

@@ -12,6 +12,8 @@ from cls_core.views.formatting import escape_markdown, shorten
 from cls_core.views.score_view import (
     VIEW_NAMES,
     VIEWS,
+    binary_explanation,
+    decide_binary_view,
     decide_view,
     view_scores,
 )
@@ -25,7 +27,14 @@ card = _shared.require_card()
 
 st.title("Playground")
 st.caption(
-    f"{escape_markdown(card.title)} — {card.task}, {card.activation}, {len(card.labels)} labels."
+    f"{escape_markdown(card.title)} — "
+    + (
+        f"binary: one probability for {escape_markdown(card.labels[1])}, shown as two "
+        f"classes ({escape_markdown(card.labels[0])} / {escape_markdown(card.labels[1])}) "
+        "and decided by one threshold."
+        if card.binary
+        else f"{card.task}, {card.activation}, {len(card.labels)} labels."
+    )
 )
 own_models_ui.recovered_logits_note(card)
 
@@ -90,7 +99,13 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
         VIEWS,
         key="view",
         format_func=lambda v: (
-            f"{VIEW_NAMES[v]} ({card.activation})" if v == "model" else VIEW_NAMES[v]
+            (
+                f"{VIEW_NAMES[v]} (sigmoid p, shown as 1 − p and p)"
+                if card.binary
+                else f"{VIEW_NAMES[v]} ({card.activation})"
+            )
+            if v == "model"
+            else VIEW_NAMES[v]
         ),
     )
     temperature = c2.slider("Temperature", 0.1, 5.0, 1.0, 0.1, key="temperature")
@@ -102,15 +117,24 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
         logits, model_activation=card.activation, view=view_kind, temperature=temperature
     )
 
-    thresholds, reject = ui.threshold_controls(card, view.rule)
-    decision = decide_view(view, card.labels, thresholds=thresholds, reject_threshold=reject)
+    binary = card.binary and view.rule == "argmax"  # one threshold on the positive score
+    if binary:
+        thresholds, reject = None, None
+        decision = decide_binary_view(view, card.labels, ui.binary_threshold_control(card))
+    else:
+        thresholds, reject = ui.threshold_controls(card, view.rule)
+        decision = decide_view(view, card.labels, thresholds=thresholds, reject_threshold=reject)
     prior = not text.strip()  # no evidence: the scores are the model's prior, not a prediction
     if prior:
         st.markdown("### No text yet: the model's prior")
         st.caption(escape_markdown(ui.prior_sentence(card, view)))
     else:
         st.markdown(f"### {escape_markdown(decision.sentence())}")
-    st.caption(escape_markdown(view.explanation))
+    st.caption(
+        escape_markdown(
+            binary_explanation(card.labels, temperature) if binary else view.explanation
+        )
+    )
 
     n = len(card.labels)
     top = None

@@ -277,7 +277,10 @@ def test_float32_at_least_is_the_smallest_float32_not_below() -> None:
             r"`thresholds\[1\]` must be in \[0, 1\] \(or \+inf: switched off\); got 1.5",
         ),
         ({"reject_threshold": 0.5}, r"`reject_threshold` must be None for a multi-label rule"),
-        ({"task": "ranking"}, r"`task` must be one of multi-class, multi-label; got 'ranking'"),
+        (
+            {"task": "ranking"},
+            r"`task` must be one of multi-class, multi-label, binary; got 'ranking'",
+        ),
     ],
 )
 def test_rule_refuses_bad_values(kwargs: dict[str, Any], message: str) -> None:

@@ -323,7 +323,7 @@ def _doc(**changes: object) -> bytes:
         (_doc(thresholds=[0.5, 1.5]), {}, r"`thresholds\[1\]` must be in \[0, 1\]; got 1.5"),
         (_doc(thresholds=[0.5, "x"]), {}, r"`thresholds\[1\]` must be a number"),
         (_doc(labels=["a", "a"]), {}, r"must be unique"),
-        (_doc(task="binary"), {}, r"`task` must be one of"),
+        (_doc(task="ranking"), {}, r"`task` must be one of"),
         (_doc(data_sha256="xyz"), {}, r"`data_sha256` must be 64 lowercase hex"),
         (_doc(micro={"f1": -0.1}), {}, r"`micro.f1` must be in \[0, 1\]"),
         (_doc(n_examples=-1), {}, r"`n_examples` must be an integer >= 0"),

@@ -1,7 +1,14 @@
 """``tune``: choose per-class thresholds from a scores file.
 
 ``cls-explorer tune SCORES [--truth-column label] [--task ...] [--objective ...]
-[--bootstrap N] [--drop-unknown] --out thresholds.json``. It never imports TensorFlow.
+[--bootstrap N] [--drop-unknown] [--binary] --out thresholds.json``. It never imports
+TensorFlow.
+
+Binary: with ``--binary``, or on a Parquet scores file that ``score`` wrote for a binary
+model (metadata ``cls_core.binary``), the file's two score columns are ``(negative,
+positive)`` and ``tune`` chooses the binary rule's one threshold on the positive (second)
+column's score: positive when ``p >= t``. The result is a ``task: "binary"``
+thresholds.json (:func:`cls_core.evaluation.binary.binary_thresholds_file`).
 
 Bad input raises :class:`~cls_core.errors.CliError`: exit status 2, one ``error: ...`` line.
 """
@@ -81,6 +88,13 @@ def add_parser(subparsers: Any) -> None:
         help="also measure the chosen thresholds on this scores file (same labels): "
         "tuned on one split, reported on another; written under evaluated_on",
     )
+    tune.add_argument(
+        "--binary",
+        action="store_true",
+        help="binary model: two score columns (negative, positive); choose one threshold on "
+        "the positive (second) column, positive when score >= t (automatic on a Parquet "
+        "file that `score` wrote for a binary model)",
+    )
     tune.add_argument("--model", default=None, help="model name to record in the file")
     tune.add_argument("--out", required=True, help="where to write thresholds.json")
     tune.add_argument(
@@ -156,6 +170,8 @@ def run_tune(args: argparse.Namespace) -> int:
         )
     except EvalDataError as exc:
         raise CliError(str(exc)) from None
+    if args.binary or _stored_meta(raw, b"cls_core.binary") == "1":
+        return _run_binary(args, data, objective, raw, out)
     if not objective.per_class and data.task != "multi-class":
         raise CliError(f"objective {objective} needs a multi-class task; the data is {data.task}")
     for line in data.report.lines():
@@ -285,7 +301,59 @@ def _evaluate_on(args: argparse.Namespace, data: Any, result: Any, out: Path) ->
     return evaluated_on(metrics, data_sha256=other.sha256)
 
 
-def _stored_model(raw: bytes) -> str | None:
+def _run_binary(args: argparse.Namespace, data: Any, objective: Any, raw: bytes, out: Path) -> int:
+    """``tune`` for a binary model: one threshold on the positive (second) score column."""
+    from cls_core.evaluation.binary import (
+        binary_thresholds_file,
+        build_binary_evaluation,
+        tune_binary,
+    )
+    from cls_core.evaluation.thresholds import write_thresholds_json
+
+    if data.task != "multi-class" or len(data.labels) != 2:
+        raise CliError(
+            "a binary scores file needs two score columns (negative, positive) and one truth "
+            f"label per row; got {len(data.labels)} score columns "
+            f"({', '.join(data.labels[:5])}) and {data.task} truth"
+        )
+    if args.eval_on:
+        raise CliError("--eval-on is not supported with a binary scores file yet")
+    for line in data.report.lines():
+        print(line, file=sys.stderr)
+    bev = build_binary_evaluation(data.scores, data.truth.ids, labels=data.labels)
+    try:
+        result = tune_binary(
+            bev, objective, bootstrap=args.bootstrap, seed=args.seed, min_tp=args.min_tp
+        )
+    except ValueError as exc:
+        raise CliError(f"bad --objective: {exc}") from None
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    document = binary_thresholds_file(
+        bev,
+        result.threshold,
+        objective=objective,
+        data_sha256=data.sha256,
+        model=args.model or _stored_model(raw),
+        bootstrap=result.bootstrap,
+    )
+    checkpoint()
+    try:
+        write_thresholds_json(document, out)
+    except OSError as exc:
+        raise CliError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    m = result.metrics
+    print(
+        f"wrote {out}: binary, {objective}, {data.labels[1]} when score >= {m.threshold:.6g}: "
+        f"precision {m.precision:.4f}, recall {m.recall:.4f}, F1 {m.f1:.4f}, "
+        f"accuracy {m.accuracy:.4f}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _stored_meta(raw: bytes, key: bytes) -> str | None:
+    """A key of the Parquet schema metadata ``score`` writes (None for other files)."""
     if not raw.startswith(b"PAR1"):
         return None
     try:
@@ -295,5 +363,9 @@ def _stored_model(raw: bytes) -> str | None:
         meta = pq.read_schema(pa.BufferReader(raw)).metadata or {}
     except Exception:
         return None
-    stored = meta.get(b"cls_core.model")
+    stored = meta.get(key)
     return stored.decode("utf-8", errors="replace") if stored else None
+
+
+def _stored_model(raw: bytes) -> str | None:
+    return _stored_meta(raw, b"cls_core.model")

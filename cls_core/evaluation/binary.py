@@ -283,7 +283,7 @@ def build_binary_evaluation(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"`truth` must hold class ids 0 ({names[0]}) or 1 ({names[1]}); got {t[i]!r} at row {i}"
+                f"`truth` must hold class ids 0 ({names[0]}) or 1 ({names[1]}); got {t[i].item()!r} at row {i}"
             )
         positive = t == 1
     else:

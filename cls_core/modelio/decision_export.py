@@ -15,7 +15,8 @@ the decision of a thresholds.json:
   order, scores after the temperature.
 - ``decision`` (``tensorflow/serving/classify``): only the decision, ``classes`` and
   ``scores`` ``[N, K]`` with the fired labels first and ``""`` / ``0.0`` padding
-  (``K = C`` multi-label; ``K = 1`` multi-class, where ``""`` means the model abstains).
+  (``K = C`` multi-label; ``K = 1`` multi-class, where ``""`` means the model abstains;
+  ``K = 1`` binary, never ``""``).
   TF Serving turns every column into a ``{label, score}`` pair: clients must drop the
   entries whose label is ``""``.
 
@@ -30,7 +31,11 @@ float32 ``>= t`` (:meth:`DecisionRule.cutoffs`): for every float32 score ``s``,
 ``s >= t`` (real numbers) iff ``s >= cutoff``. Multi-class: the arg-max wins, ties to the
 lower class id (computed without relying on ``tf.argmax``'s unspecified tie order), and
 fires when its score reaches ``max(thresholds[w], reject_threshold)``, as
-:func:`~cls_core.scoring.decisions.multiclass_decide` does.
+:func:`~cls_core.scoring.decisions.multiclass_decide` does. Binary (a thresholds.json with
+``task: "binary"`` on a two-label multi-class model, scores ``[1 - p, p]``): the positive
+label fires when ``p >= t`` (``p`` the float32 score of ``labels[1]``, ``t`` stored as its
+float32 cutoff), else the negative label, as
+:func:`~cls_core.scoring.decisions.binary_decide` does.
 
 TensorFlow is imported lazily, inside the functions that build or read models.
 """
@@ -58,7 +63,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cls_core import paths
-from cls_core.evaluation.thresholds import ThresholdsFile, read_thresholds_json, sha256_of
+from cls_core.evaluation.thresholds import (
+    THRESHOLDS_TASKS,
+    FileTask,
+    ThresholdsFile,
+    read_thresholds_json,
+    sha256_of,
+)
 from cls_core.modelio.registry import (
     CARD_FILENAME,
     LoadedModel,
@@ -67,8 +78,7 @@ from cls_core.modelio.registry import (
 )
 from cls_core.scoring.activations import validate_temperature
 from cls_core.scoring.decisions import (
-    TASKS,
-    Task,
+    binary_fired,
     multiclass_decide,
     multilabel_decide,
     validate_labels,
@@ -101,7 +111,7 @@ CONFIG_FUNCTION: Final = "decision_config"
 #: Key of the provenance record in the exported model_card.json.
 EXPORT_CARD_KEY: Final = "decision_export"
 _TEXT_FEATURE: Final = "text"
-_ACTIVATIONS: Final = {"multi-class": "softmax", "multi-label": "sigmoid"}
+_ACTIVATIONS: Final = {"multi-class": "softmax", "multi-label": "sigmoid", "binary": "softmax"}
 #: Largest zip the app offers for download (bytes, before and after compression).
 MAX_ZIP_BYTES: Final = 100 * 1024 * 1024
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -136,14 +146,16 @@ class DecisionRule:
 
     Attributes
     ----------
-    task : "multi-class" or "multi-label"
+    task : "multi-class", "multi-label" or "binary"
     labels : tuple of str
-        Class names in class-id order (unique, non-empty strings).
+        Class names in class-id order (unique, non-empty strings); binary: two,
+        ``(negative, positive)``.
     thresholds : tuple of float
         One per class, each in [0, 1], or ``+inf`` for a switched-off class (it never
         fires; thresholds.json writes it as null). Multi-label: class ``c`` fires when
         ``score[c] >= thresholds[c]``. Multi-class: the arg-max ``w`` is output when
-        ``score[w] >= max(thresholds[w], reject_threshold)``.
+        ``score[w] >= max(thresholds[w], reject_threshold)``. Binary: exactly one
+        number ``t`` in [0, 1]: ``labels[1]`` when ``score[1] >= t``, else ``labels[0]``.
     reject_threshold : float or None
         Multi-class only (None: no global reject threshold).
     temperature : float
@@ -156,18 +168,33 @@ class DecisionRule:
         range, a reject threshold for multi-label, a temperature that is not finite and > 0.
     """
 
-    task: Task
+    task: FileTask
     labels: tuple[str, ...]
     thresholds: tuple[float, ...]
     reject_threshold: float | None = None
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {self.task!r}")
+        if self.task not in THRESHOLDS_TASKS:
+            raise ValueError(
+                f"`task` must be one of {', '.join(THRESHOLDS_TASKS)}; got {self.task!r}"
+            )
         names = validate_labels(self.labels)
         if not names or any(not name for name in names):
             raise ValueError("`labels` must be non-empty strings, at least one")
+        if self.task == "binary":
+            if len(names) != 2 or len(self.thresholds) != 1:
+                raise ValueError(
+                    "a binary rule needs two labels (negative, positive) and one threshold; "
+                    f"got {len(names)} labels and {len(self.thresholds)} thresholds"
+                )
+            t = self.thresholds[0]
+            if not (isinstance(t, float | int) and math.isfinite(t) and 0.0 <= t <= 1.0):
+                raise ValueError(f"`thresholds[0]` must be in [0, 1]; got {t!r}")
+            if self.reject_threshold is not None:
+                raise ValueError("`reject_threshold` must be None for a binary rule")
+            check_temperature(self.temperature)
+            return
         if len(self.thresholds) != len(names):
             raise ValueError(
                 f"`thresholds` must hold one number per label ({len(names)}); "
@@ -200,11 +227,12 @@ class DecisionRule:
 
     @property
     def activation(self) -> str:
-        """``"softmax"`` (multi-class) or ``"sigmoid"`` (multi-label)."""
+        """``"softmax"`` (multi-class and binary: ``[1 - p, p]``) or ``"sigmoid"`` (multi-label)."""
         return _ACTIVATIONS[self.task]
 
     def effective_thresholds(self) -> npt.NDArray[np.float64]:
-        """The float64 score each class must reach (multi-class: the reject threshold folded in)."""
+        """The float64 score each class must reach (multi-class: the reject threshold folded
+        in; binary: one number, for the positive class)."""
         t = np.asarray(self.thresholds, dtype=np.float64)
         if self.reject_threshold is not None:
             t = np.maximum(t, self.reject_threshold)
@@ -224,11 +252,15 @@ def check_temperature(temperature: Any) -> float:
 def reference_fired(scores: npt.ArrayLike, rule: DecisionRule) -> npt.NDArray[np.bool_]:
     """cls_core's decision for ``scores`` as a bool matrix ``[N, C]`` (the export's oracle).
 
-    Computed by :func:`~cls_core.scoring.decisions.multilabel_decide` or
-    :func:`~cls_core.scoring.decisions.multiclass_decide` with the rule's thresholds and
+    Computed by :func:`~cls_core.scoring.decisions.multilabel_decide`,
+    :func:`~cls_core.scoring.decisions.multiclass_decide` or
+    :func:`~cls_core.scoring.decisions.binary_fired` with the rule's thresholds and
     reject threshold, never by the code that builds the graph.
     """
     s = np.asarray(scores)
+    if rule.task == "binary":
+        positive = binary_fired(s, rule.thresholds[0])
+        return np.stack([~positive, positive], axis=1)
     index = {label: c for c, label in enumerate(rule.labels)}
     fired = np.zeros(s.shape, dtype=bool)
     if rule.task == "multi-label":
@@ -256,6 +288,10 @@ def _decision_tensors(scores: Any, rule: DecisionRule) -> dict[str, Any]:
     names = tf.constant(list(rule.labels), dtype=tf.string, name="decision_labels")
     if rule.task == "multi-label":
         fired = tf.greater_equal(scores, cutoffs[tf.newaxis, :])
+    elif rule.task == "binary":
+        # one float32 cutoff for the positive column: p >= t (the negative class otherwise)
+        positive = tf.greater_equal(scores[:, 1], cutoffs[0])
+        fired = tf.stack([tf.logical_not(positive), positive], axis=1)
     else:
         top = tf.reduce_max(scores, axis=1, keepdims=True)
         ids = tf.range(n_classes, dtype=tf.int32)[tf.newaxis, :]
@@ -344,7 +380,7 @@ def _build_module(source: Any, rule: DecisionRule, adapter: Any = None) -> Any:
     n_classes = len(rule.labels)
     base = _source_outputs(source, adapter, n_classes)
     temperature = float(rule.temperature)
-    activation = tf.nn.softmax if rule.task == "multi-class" else tf.math.sigmoid
+    activation = tf.math.sigmoid if rule.task == "multi-label" else tf.nn.softmax
     names = list(rule.labels)
 
     def logits_and_scores(text: Any) -> tuple[Any, Any]:
@@ -420,7 +456,7 @@ def _build_module(source: Any, rule: DecisionRule, adapter: Any = None) -> Any:
 class BakedDecision:
     """The decision constants read from an exported model (``decision_config()``)."""
 
-    task: Task
+    task: FileTask
     labels: tuple[str, ...]
     thresholds: tuple[float, ...]
     reject_threshold: float | None
@@ -464,7 +500,7 @@ def baked_decision(model: LoadedModel | Any) -> BakedDecision | None:
     out = config()
     reject = float(out["reject_threshold"].numpy())
     task = out["task"].numpy().decode("utf-8")
-    if task not in TASKS:
+    if task not in THRESHOLDS_TASKS:
         return None
     return BakedDecision(
         task=task,
@@ -618,7 +654,14 @@ def _read_rule(
             f"the thresholds are for {len(doc.labels)} labels that are not model "
             f"{model.name!r}'s {len(model.labels)} labels"
         )
-    if doc.task != model.task:
+    if doc.task == "binary":
+        if model.task != "multi-class" or len(model.labels) != 2:
+            raise ValueError(
+                f"the thresholds file holds a binary rule (one threshold on "
+                f"{doc.labels[1]!r}), but model {model.name!r} is {model.task} with "
+                f"{len(model.labels)} labels; a binary rule needs a two-class model"
+            )
+    elif doc.task != model.task:
         raise ValueError(
             f"the thresholds file holds {doc.task} thresholds, but model {model.name!r} is "
             f"{model.task} ({model.activation})"
@@ -668,6 +711,8 @@ def _exported_card(
                     **(
                         {"coverage": doc.coverage, "accuracy": doc.accuracy}
                         if doc.task == "multi-class"
+                        else {"accuracy": doc.accuracy}
+                        if doc.task == "binary"
                         else {}
                     ),
                 },
@@ -675,11 +720,18 @@ def _exported_card(
             EXPORT_CARD_KEY: provenance,
         }
     )
-    off = [label for label, t in zip(rule.labels, rule.thresholds, strict=True) if t == math.inf]
+    off = [
+        label
+        for label, t in zip(rule.labels, rule.thresholds, strict=rule.task != "binary")
+        if t == math.inf and rule.task != "binary"
+    ]
     if off:
         card["switched_off"] = off
     if rule.task == "multi-class":
         card["winner_thresholds"] = _json_thresholds(rule.thresholds)
+    if rule.task == "binary":
+        # the export is read directly (no adapter): this block keeps it shown as binary
+        card["binary"] = {"positive_label": rule.labels[1], "threshold": rule.thresholds[0]}
     return card
 
 

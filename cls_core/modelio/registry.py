@@ -200,6 +200,13 @@ class ModelCard:
         bundled models, which export ``serving_default`` (logits, scores) themselves.
     inferred : bool
         True when the model directory has no card and this one was inferred.
+
+    A *binary* model (:attr:`binary`) is a two-class multi-class model decided with one
+    threshold on the positive class's score (``labels[1]`` when ``p >= t``, see
+    :func:`cls_core.scoring.decisions.binary_decide`): an own model with one sigmoid
+    column (``adapter.binary``), or any card with a ``binary`` object
+    ``{"positive_label": labels[1], "threshold": t}`` (an export of a binary model writes
+    one; ``t`` is the default threshold, :attr:`binary_threshold`).
     """
 
     name: str
@@ -223,6 +230,21 @@ class ModelCard:
     def n_classes(self) -> int:
         """Number of classes (``len(labels)``)."""
         return len(self.labels)
+
+    @property
+    def binary(self) -> bool:
+        """True for a binary model: two classes, one threshold on the positive class."""
+        if self.adapter is not None and self.adapter.binary:
+            return True
+        return isinstance(self.raw.get("binary"), dict)
+
+    @property
+    def binary_threshold(self) -> float:
+        """The binary rule's starting threshold: the card's ``binary.threshold``, else 0.5."""
+        block = self.raw.get("binary")
+        if isinstance(block, dict) and isinstance(block.get("threshold"), int | float):
+            return float(block["threshold"])
+        return 0.5
 
     @property
     def summary(self) -> str:
@@ -326,6 +348,8 @@ class ModelCard:
                 raise _card_error(card_path, f"`{key}` lacks {', '.join(absent)}")
         if not isinstance(raw["metrics"], dict):
             raise _card_error(card_path, "`metrics` must be an object")
+        if "binary" in raw:
+            _check_binary_block(raw["binary"], task, labels, card_path)
         return cls(
             name=name,
             title=raw["title"],
@@ -384,6 +408,24 @@ class ModelCard:
         if _nesting_depth_exceeds(raw, MAX_CARD_DEPTH):
             raise _card_error(card_path, f"arrays/objects nested deeper than {MAX_CARD_DEPTH}")
         return cls.from_dict(raw, path=path)
+
+
+def _check_binary_block(block: Any, task: str, labels: tuple[str, ...], card_path: Path) -> None:
+    """A card's ``binary`` object: ``{"positive_label": labels[1], "threshold": t}``."""
+    if task != "multi-class" or len(labels) != 2:
+        raise _card_error(
+            card_path, "`binary` needs a multi-class model with two labels (negative, positive)"
+        )
+    if not isinstance(block, dict) or set(block) - {"positive_label", "threshold"}:
+        raise _card_error(
+            card_path, "`binary` must be an object with `positive_label` and `threshold`"
+        )
+    if block.get("positive_label", labels[1]) != labels[1]:
+        raise _card_error(
+            card_path, f"`binary.positive_label` must be the second label {labels[1]!r}"
+        )
+    if "threshold" in block:
+        _probability(block["threshold"], "binary.threshold", card_path)
 
 
 class _PartialCardError(ValueError):

@@ -103,7 +103,7 @@ def link_problems(
             f"{text_limit:,}."
         )
     for key, raw in params.items():
-        if key in (f"reject.{model}", f"tg.{model}"):
+        if key in (f"reject.{model}", f"tg.{model}", f"bt.{model}"):
             problem = _threshold_problem(key, raw)
         elif key.startswith(f"t.{model}."):
             label = key[len(f"t.{model}.") :]

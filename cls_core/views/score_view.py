@@ -16,7 +16,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from cls_core.scoring.activations import apply_activation
-from cls_core.scoring.decisions import multiclass_decide, multilabel_decide, validate_labels
+from cls_core.scoring.decisions import (
+    binary_fired,
+    multiclass_decide,
+    multilabel_decide,
+    validate_binary_threshold,
+    validate_labels,
+)
 
 __all__ = [
     "VIEWS",
@@ -24,6 +30,8 @@ __all__ = [
     "Decision",
     "ScoreView",
     "ViewKind",
+    "binary_explanation",
+    "decide_binary_view",
     "decide_view",
     "result_record",
     "serving_thresholds_table",
@@ -158,15 +166,17 @@ class Decision:
 
     Attributes
     ----------
-    rule : "argmax", "thresholds" or "none"
+    rule : "argmax", "thresholds", "binary" or "none"
     fired : bool ndarray of shape (n_classes,)
-    labels : the fired labels in class-id order (for argmax: the winner, or nothing)
+    labels : the fired labels in class-id order (for argmax: the winner, or nothing;
+        binary: always one, the positive or the negative label)
     abstained : True when an arg-max decision fell below the reject threshold
-    thresholds : per-class thresholds used ("thresholds" rule) or None
+    thresholds : per-class thresholds used ("thresholds" rule) or None; binary:
+        ``[nan, t]`` (only the positive class has a threshold)
     reject_threshold : the reject threshold used ("argmax" rule) or None
     """
 
-    rule: Literal["argmax", "thresholds", "none"]
+    rule: Literal["argmax", "thresholds", "binary", "none"]
     fired: npt.NDArray[np.bool_]
     labels: tuple[str, ...]
     abstained: bool
@@ -177,6 +187,11 @@ class Decision:
         """The decision in words, plain text (callers escape it for Markdown)."""
         if self.rule == "none":
             return "Raw logits: no labels are decided on logits."
+        if self.rule == "binary":
+            assert self.thresholds is not None
+            t = float(self.thresholds[1])
+            relation = "≥" if self.fired[1] else "<"
+            return f"Predicted class: {self.labels[0]} (positive score {relation} {t:.3f})"
         if self.rule == "argmax":
             if self.abstained and self.thresholds is not None:
                 return "Abstain: the top score is below its class's threshold."
@@ -245,6 +260,55 @@ def decide_view(
     )
 
 
+def binary_explanation(labels: Sequence[str], temperature: float = 1.0) -> str:
+    """What a binary model's scores mean and how one threshold decides (plain text)."""
+    negative, positive = validate_labels(labels, 2)
+    text = (
+        f"A binary model: it outputs one probability p that the text is {positive}, shown "
+        f"as two classes: {positive} = p and {negative} = 1 − p (they sum to 1). One "
+        f"threshold t decides: {positive} when p ≥ t, otherwise {negative}. The model never "
+        "abstains. Raising t makes it say "
+        f"{positive} less often (higher precision, lower recall); at t = 0.5 it picks the "
+        f"higher score, and a tie at exactly 0.5 goes to {positive}."
+    )
+    if temperature != 1.0:
+        direction = "towards 0.5" if temperature > 1.0 else "away from 0.5"
+        text += (
+            f" Temperature {temperature:g} divides the model's logit log(p / (1 − p)) by "
+            f"{temperature:g} first, which moves p {direction} without changing the order."
+        )
+    return text
+
+
+def decide_binary_view(view: ScoreView, labels: Sequence[str], threshold: float) -> Decision:
+    """The binary rule on the first example of a two-column view ``[1 - p, p]``.
+
+    Positive (``labels[1]``) when ``p >= threshold``, else negative
+    (:func:`cls_core.scoring.decisions.binary_decide`).
+
+    Raises
+    ------
+    ValueError
+        The view is not two probability columns (raw logits), bad labels or threshold.
+    """
+    if view.rule == "none":
+        raise ValueError("the binary rule decides on scores, not on raw logits")
+    names = validate_labels(labels, 2)
+    t = validate_binary_threshold(threshold)
+    row = view.values[0]
+    if row.shape[0] != 2:
+        raise ValueError(f"a binary view has two scores [1 - p, p]; got {row.shape[0]}")
+    positive = bool(binary_fired(row[np.newaxis, :], t)[0])
+    return Decision(
+        rule="binary",
+        fired=np.array([not positive, positive]),
+        labels=(names[1] if positive else names[0],),
+        abstained=False,
+        thresholds=np.array([np.nan, t]),
+        reject_threshold=None,
+    )
+
+
 def result_record(
     *,
     model: str,
@@ -272,7 +336,11 @@ def result_record(
     if decision.rule == "argmax":
         record["abstained"] = decision.abstained
         record["reject_threshold"] = decision.reject_threshold
-    if decision.thresholds is not None:
+    if decision.rule == "binary":
+        assert decision.thresholds is not None
+        record["positive_label"] = labels[1]
+        record["threshold"] = float(decision.thresholds[1])  # positive when its score >= it
+    elif decision.thresholds is not None:
         record["thresholds"] = {labels[i]: float(t) for i, t in enumerate(decision.thresholds)}
     # "scores" are the values under the view (raw logits when the activation is "none")
     record["scores"] = [{"label": labels[i], "score": float(values[i])} for i in order]

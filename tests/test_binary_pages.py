@@ -1,0 +1,115 @@
+"""A binary model in the app (issue 10, item 4), headless through AppTest.
+
+The Playground shows both classes' scores and ONE threshold slider ("positive when score ≥
+t"); the label follows the slider, including a threshold exactly equal to the score. The
+tuning page tunes that one threshold on the positive class and exports a ``task:
+"binary"`` thresholds.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cls_core.paths import PROJECT_ROOT
+
+TEXT = "win a free prize now"
+
+
+@pytest.fixture(scope="module")
+def binary_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("tensorflow")
+    from tests._own_models import build_all
+
+    return build_all(tmp_path_factory.mktemp("binary_pages") / "root", kinds=("binary_sigmoid",))
+
+
+@pytest.fixture
+def app_env(binary_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from pages import _shared
+
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(binary_root))
+    _shared.model_listing.clear()
+    yield
+    _shared.model_listing.clear()
+
+
+def _app(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    parts += [e.value for e in at.error] + [s.value for s in at.success]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def _bar_rows(at: AppTest) -> Any:
+    """The Playground score chart's rows (its one named Arrow dataset)."""
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")[0]
+    (dataset,) = chart.proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
+def _p(binary_root: Path, text: str) -> float:
+    from cls_core.modelio.registry import load_model
+
+    return float(load_model("binary_sigmoid", roots=[binary_root]).predict([text]).scores[0, 1])
+
+
+@pytest.mark.usefixtures("app_env")
+def test_playground_binary_has_one_threshold_and_the_label_follows_it(binary_root: Path) -> None:
+    p = _p(binary_root, TEXT)
+    at = _app(model="binary_sigmoid", text=TEXT)
+    texts = _texts(at)
+    assert "binary: one probability for positive" in texts
+    assert "positive when p ≥ t, otherwise negative" in texts  # the teaching text
+    slider = at.slider(key="bt.binary_sigmoid")
+    assert slider.value == 0.5 and slider.label.startswith("Threshold: positive when its score ≥ t")
+    keys = [s.key for s in at.slider]
+    assert not any(k and k.startswith(("reject.", "t.", "tg.")) for k in keys)  # no other rule
+    want = "positive" if p >= 0.5 else "negative"
+    assert f"Predicted class: {want}" in texts
+    # both classes' scores in the bar chart, a threshold tick only on the positive one
+    bars = _bar_rows(at)
+    assert set(bars["label"]) == {"negative", "positive"}
+    assert float(bars.set_index("label").loc["positive", "value"]) == pytest.approx(p, abs=1e-6)
+    thresholds = bars.set_index("label")["threshold"]
+    assert np.isnan(thresholds["negative"]) and thresholds["positive"] == 0.5
+    # t exactly equal to the score: positive; one step above: negative
+    at.slider(key="bt.binary_sigmoid").set_value(p).run()
+    assert "Predicted class: positive (positive score ≥" in _texts(at)
+    above = p + 1e-4
+    at.slider(key="bt.binary_sigmoid").set_value(above).run()
+    assert "Predicted class: negative (positive score <" in _texts(at)
+    # the decision trace names the one threshold
+    frames = [d.value for d in at.dataframe]
+    trace = next(f for f in frames if "score − threshold" in f.columns)
+    assert trace["label"].tolist() == ["negative", "positive"]
+    assert trace["fired"].tolist() == [True, False]
+
+
+@pytest.mark.usefixtures("app_env")
+def test_playground_binary_link_threshold_and_json(binary_root: Path) -> None:
+    p = _p(binary_root, TEXT)
+    t = round(min(max(p - 0.05, 0.0), 1.0), 3)
+    at = _app(model="binary_sigmoid", text=TEXT, **{"bt.binary_sigmoid": str(t)})
+    assert at.slider(key="bt.binary_sigmoid").value == pytest.approx(t)
+    assert "Predicted class: positive" in _texts(at)
+    bad = _app(model="binary_sigmoid", text=TEXT, **{"bt.binary_sigmoid": "7"})
+    assert "outside [0, 1]" in _texts(bad)
