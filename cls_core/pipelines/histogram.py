@@ -115,6 +115,15 @@ def bucket_relative_error(level: int) -> float:
     return 0.0 if level == 0 else math.ldexp(1.0, -(MANTISSA_BITS - level))
 
 
+def _runs(sorted_keys: UInt64Array) -> tuple[UInt64Array, IntArray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if sorted_keys.size == 0:
+        return sorted_keys, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    counts = np.diff(np.append(starts, sorted_keys.size)).astype(np.int64)
+    return sorted_keys[starts], counts
+
+
 def _reduce_sorted(
     keys: UInt64Array, pos: IntArray, neg: IntArray
 ) -> tuple[UInt64Array, IntArray, IntArray]:
@@ -137,30 +146,55 @@ class _Slot:
     level: int = 0
     #: the exact highest key seen (0 = none: real keys of scores >= -inf are > 0)
     max_key: int = 0
+    #: reduced pieces waiting to be merged: sorted unique keys and their counts
     pending_keys: list[UInt64Array] = field(default_factory=list)
     pending_pos: list[IntArray] = field(default_factory=list)
     pending_neg: list[IntArray] = field(default_factory=list)
+    #: raw rows waiting: keys and positive flags
+    raw_keys: list[UInt64Array] = field(default_factory=list)
+    raw_flags: list[npt.NDArray[np.bool_]] = field(default_factory=list)
     pending_size: int = 0
 
-    def add(self, keys: UInt64Array, pos: IntArray, neg: IntArray, cap: int) -> None:
+    def add(self, keys: UInt64Array, flags: npt.NDArray[np.bool_], cap: int) -> None:
         if keys.size == 0:
             return
         self.max_key = max(self.max_key, int(keys.max()))
-        self.pending_keys.append(keys)
-        self.pending_pos.append(pos)
-        self.pending_neg.append(neg)
+        self.raw_keys.append(keys)
+        self.raw_flags.append(flags)
         self.pending_size += int(keys.size)
-        if self.pending_size >= max(65_536, self.keys.size):
+        if self.pending_size >= max(262_144, self.keys.size):
             self.compact(cap)
 
     def compact(self, cap: int) -> None:
         if self.pending_size:
-            keys = _truncate(np.concatenate([self.keys, *self.pending_keys]), self.level)
-            pos = np.concatenate([self.pos, *self.pending_pos])
-            neg = np.concatenate([self.neg, *self.pending_neg])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.pos, self.neg = _reduce_sorted(keys[order], pos[order], neg[order])
+            pieces_k = [self.keys, *self.pending_keys]
+            pieces_p = [self.pos, *self.pending_pos]
+            pieces_n = [self.neg, *self.pending_neg]
+            if self.raw_keys:
+                # positives and negatives sorted apart: two plain sorts (numpy's vectorised
+                # integer sort) instead of one stable argsort carrying the flags
+                keys = _truncate(np.concatenate(self.raw_keys), self.level)
+                flags = np.concatenate(self.raw_flags)
+                for part, is_pos in ((keys[flags], True), (keys[~flags], False)):
+                    part.sort()
+                    uniq, counts = _runs(part)
+                    zeros = np.zeros(uniq.size, dtype=np.int64)
+                    pieces_k.append(uniq)
+                    pieces_p.append(counts if is_pos else zeros)
+                    pieces_n.append(zeros if is_pos else counts)
+            union = np.concatenate(pieces_k)
+            union.sort()  # (np.unique hashes first: several times slower here)
+            union = _runs(union)[0]
+            pos = np.zeros(union.size, dtype=np.int64)
+            neg = np.zeros(union.size, dtype=np.int64)
+            for k, p_, n_ in zip(pieces_k, pieces_p, pieces_n, strict=True):
+                if k.size:
+                    at = np.searchsorted(union, k)
+                    pos[at] += p_  # keys of one piece are unique: no repeated index
+                    neg[at] += n_
+            self.keys, self.pos, self.neg = union, pos, neg
             self.pending_keys, self.pending_pos, self.pending_neg = [], [], []
+            self.raw_keys, self.raw_flags = [], []
             self.pending_size = 0
         self._fit(cap)
 
@@ -183,7 +217,14 @@ class _Slot:
         self.keys, self.pos, self.neg = _reduce_sorted(
             _truncate(self.keys, level), self.pos, self.neg
         )
-        self.pending_keys = [_truncate(k, level) for k in self.pending_keys]
+        reduced = [
+            _reduce_sorted(_truncate(k, level), p_, n_)
+            for k, p_, n_ in zip(self.pending_keys, self.pending_pos, self.pending_neg, strict=True)
+        ]
+        self.pending_keys = [r[0] for r in reduced]
+        self.pending_pos = [r[1] for r in reduced]
+        self.pending_neg = [r[2] for r in reduced]
+        self.raw_keys = [_truncate(k, level) for k in self.raw_keys]
 
     def merge(self, other: _Slot, cap: int) -> None:
         other.compact(cap)
@@ -191,10 +232,11 @@ class _Slot:
         level = max(self.level, other.level)
         self.raise_level(level)
         self.max_key = max(self.max_key, other.max_key)
-        self.pending_keys.append(_truncate(other.keys, level))
-        self.pending_pos.append(other.pos)
-        self.pending_neg.append(other.neg)
-        self.pending_size += int(other.keys.size)
+        keys, pos, neg = _reduce_sorted(_truncate(other.keys, level), other.pos, other.neg)
+        self.pending_keys.append(keys)
+        self.pending_pos.append(pos)
+        self.pending_neg.append(neg)
+        self.pending_size += int(keys.size)
         self.compact(cap)
 
 
@@ -266,25 +308,24 @@ class ScoreHistogram:
         if self.rule == "one-vs-rest":
             truth = np.asarray(batch.truth, dtype=bool)
             self.support += truth.sum(axis=0).astype(np.int64)
-            keys = keys_from_scores(scores.T)
-            flags = np.ascontiguousarray(truth.T).astype(np.int64)
+            keys = keys_from_scores(np.ascontiguousarray(scores.T))
+            flags = np.ascontiguousarray(truth.T)
             for c, slot in enumerate(self._slots):
-                slot.add(keys[c], flags[c], 1 - flags[c], cap)
+                slot.add(keys[c], flags[c], cap)
             return
         ids = np.asarray(batch.truth, dtype=np.int64)
         self.support += np.bincount(ids, minlength=self.n_classes).astype(np.int64)
         winner = np.argmax(scores, axis=1)  # first maximum: ties to the lower class id
         top = scores[np.arange(n), winner]
         keys = keys_from_scores(top)
-        correct = (winner == ids).astype(np.int64)
+        correct = winner == ids
         order = np.argsort(winner, kind="stable")
         bounds = np.searchsorted(winner[order], np.arange(self.n_classes + 1))
         for c in range(self.n_classes):
             members = order[bounds[c] : bounds[c + 1]]
             if members.size:
-                flag = correct[members]
-                self._slots[c].add(keys[members], flag, 1 - flag, cap)
-        self._slots[-1].add(keys, correct, 1 - correct, cap)
+                self._slots[c].add(keys[members], correct[members], cap)
+        self._slots[-1].add(keys, correct, cap)
 
     def merge(self, other: ScoreHistogram) -> ScoreHistogram:
         """Add ``other``'s counts into this histogram (``other`` is compacted); returns self."""
