@@ -18,6 +18,7 @@ from cls_core.evaluation.thresholds import few_positive_warnings
 from cls_core.views.formatting import code_span, count_noun, escape_markdown
 from pages import _shared
 from pages._thresholds import (
+    binary,
     calibration,
     confusion,
     curves,
@@ -128,4 +129,8 @@ def analysis(evs: Any) -> None:
     examples.examples_section(t, focus)
 
 
-analysis(eval_set)
+# A binary model's data: one threshold on the positive class (pages/_thresholds/binary.py).
+if binary.offer_binary(card, eval_set):
+    binary.binary_analysis(card, eval_set)
+else:
+    analysis(eval_set)

@@ -8,6 +8,7 @@ tuning page tunes that one threshold on the positive class and exports a ``task:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,113 @@ def test_playground_binary_link_threshold_and_json(binary_root: Path) -> None:
     assert "Predicted class: positive" in _texts(at)
     bad = _app(model="binary_sigmoid", text=TEXT, **{"bt.binary_sigmoid": "7"})
     assert "outside [0, 1]" in _texts(bad)
+
+
+def _tuning_page(source: str) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "binary_sigmoid"
+    at.session_state["tune_source.binary_sigmoid"] = source
+    at.switch_page("pages/thresholds.py")
+    return at.run()
+
+
+def _uploader(at: AppTest, label: str) -> Any:
+    return next(u for u in at.file_uploader if u.label.startswith(label))
+
+
+def _doc(at: AppTest) -> dict[str, Any]:
+    blocks = [c.value for c in at.code if c.language == "json"]
+    assert blocks, "no thresholds.json preview"
+    return dict(json.loads(blocks[0]))
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+@pytest.mark.usefixtures("app_env")
+def test_tuning_page_tunes_one_threshold_for_a_binary_scores_file() -> None:
+    from cls_core.evaluation.binary import build_binary_evaluation, tune_binary
+
+    rng = np.random.default_rng(1)
+    p = np.round(rng.random(300), 3)
+    y = (rng.random(300) < p).astype(int)
+    names = np.array(["negative", "positive"])[y]
+    csv = "negative,positive,label\n" + "\n".join(
+        f"{1 - a!r},{a!r},{b}" for a, b in zip(p.tolist(), names.tolist(), strict=True)
+    )
+    bev = build_binary_evaluation(np.stack([1 - p, p], axis=1), y, labels=["negative", "positive"])
+    at = _tuning_page("scores")
+    _uploader(at, "Upload scores").set_value(("s.csv", csv.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    toggle = next(t for t in at.toggle if t.label.startswith("Binary: one threshold"))
+    assert toggle.value is True  # on by default for a binary model's labels
+    assert not [s for s in at.selectbox if s.label == "Inspect class"]  # no per-class UI
+    assert _metric(at, "Accuracy") == f"{bev.metrics_at(0.5).accuracy:.3f}"
+    doc = _doc(at)
+    assert doc["task"] == "binary" and doc["thresholds"] == [0.5]
+    assert doc["positive_label"] == "positive"
+
+    next(s for s in at.slider if s.label == "Threshold t for positive").set_value(0.3).run()
+    assert _metric(at, "Accuracy") == f"{bev.metrics_at(0.3).accuracy:.3f}"
+    assert _metric(at, "Recall (positive)") == f"{bev.metrics_at(0.3).recall:.3f}"
+    assert _doc(at)["thresholds"] == [0.3]
+
+    at.selectbox(
+        key=next(s.key for s in at.selectbox if s.label.startswith("Objective"))
+    ).set_value("precision>=0.9").run()
+    next(b for b in at.button if b.label == "Optimise").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    want = tune_binary(bev, "precision>=0.9", min_tp=5)
+    doc = _doc(at)
+    assert doc["objective"] == "precision>=0.9"
+    assert doc["thresholds"] == [want.threshold]
+    assert doc["per_class"][1]["precision"] >= 0.9
+
+    blob = json.dumps(
+        {"labels": ["negative", "positive"], "thresholds": [0.42], "task": "binary"}
+    ).encode()
+    _uploader(at, "Import a binary thresholds.json").set_value(
+        ("t.json", blob, "application/json")
+    ).run()
+    assert _doc(at)["thresholds"] == [0.42]
+    links = [link.proto for link in at.get("page_link")]
+    assert any("bt.binary_sigmoid=0.42" in link.query_string for link in links)
+    wrong = json.dumps(
+        {"labels": ["a", "b", "c"], "thresholds": [0.1, 0.2, 0.3], "task": "multi-class"}
+    )
+    _uploader(at, "Import a binary thresholds.json").set_value(
+        ("w.json", wrong.encode(), "application/json")
+    ).run()
+    assert any("Cannot import this file" in e.value for e in at.error)
+    assert _doc(at)["thresholds"] == [0.42]  # kept
+
+    toggle = next(t for t in at.toggle if t.label.startswith("Binary: one threshold"))
+    toggle.set_value(False).run()
+    assert not at.exception
+    assert [s for s in at.selectbox if s.label == "Inspect class"]  # the arg-max sections
+
+
+@pytest.mark.usefixtures("app_env")
+def test_tuning_page_binary_model_scores_labelled_texts(binary_root: Path) -> None:
+    from cls_core.modelio.registry import load_model
+
+    texts = [
+        f"{a} {b}"
+        for a in ("win", "free", "hello", "meeting", "prize")
+        for b in ("now", "today", "team", "cash")
+    ] * 3
+    truth = [
+        "positive" if any(w in t for w in ("win", "free", "prize", "cash")) else "negative"
+        for t in texts
+    ]
+    csv = "text,label\n" + "\n".join(f"{a},{b}" for a, b in zip(texts, truth, strict=True))
+    at = _tuning_page("texts")
+    _uploader(at, "Upload labelled texts").set_value(("t.csv", csv.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    model = load_model("binary_sigmoid", roots=[binary_root])
+    p = model.predict(texts).scores[:, 1].astype(np.float64)
+    y = np.array([t == "positive" for t in truth])
+    accuracy = float(np.mean((p >= 0.5) == y))
+    assert _metric(at, "Accuracy") == f"{accuracy:.3f}"
+    assert any("Export as SavedModel" in b.label for b in at.button)

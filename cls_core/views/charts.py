@@ -19,6 +19,7 @@ from cls_core.views.formatting import THRESHOLD_D3_FORMAT
 
 __all__ = [
     "COLORS",
+    "binary_threshold_spec",
     "cardinality_chart",
     "cardinality_spec",
     "chart_image",
@@ -1591,3 +1592,66 @@ def slice_metrics_spec(table: Any) -> dict[str, Any]:
 def slice_metrics_chart(table: Any) -> alt.FacetChart:
     """:func:`slice_metrics_spec` as a validated Altair chart."""
     return alt.FacetChart.from_dict(slice_metrics_spec(table))
+
+
+def binary_threshold_spec(
+    table: Any, *, threshold: float, positive: str = "positive"
+) -> dict[str, Any]:
+    """A binary model's metrics against its one threshold, with a rule at ``threshold``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :meth:`cls_core.evaluation.binary.BinaryEvaluation.threshold_sweep`: columns
+        ``threshold`` (row ``i``: positive when ``p >= threshold[i]``), ``precision``,
+        ``recall``, ``f1`` (of the positive class) and ``accuracy``.
+    threshold : float
+        The current threshold (a dashed vertical rule).
+    positive : str
+        The positive class's name (in the title).
+
+    Returns
+    -------
+    dict: a layered Vega-Lite spec; layer 0 the four step lines (long format: fields
+    ``threshold``, ``metric``, ``value``), layer 1 the rule.
+    """
+    metrics = ("precision", "recall", "f1", "accuracy")
+    t = np.round(np.asarray(table["threshold"], dtype=np.float64), 6)
+    rows: list[dict[str, Any]] = []
+    for name in metrics:
+        values = np.round(np.asarray(table[name], dtype=np.float64), 4)
+        rows.extend(
+            {"threshold": float(a), "metric": name, "value": float(b)}
+            for a, b in zip(t.tolist(), values.tolist(), strict=True)
+        )
+    lines = {
+        "data": {"values": rows},
+        "mark": {"type": "line", "interpolate": "step-before", "strokeWidth": 2},
+        "encoding": {
+            "x": _tip("threshold", title=f"threshold t ({positive} when score ≥ t)", scale=_UNIT),
+            "y": _tip("value", title="metric", scale=_UNIT),
+            "color": {
+                "field": "metric",
+                "type": "nominal",
+                "sort": list(metrics),
+                "legend": {"orient": "bottom", "title": None},
+            },
+            "tooltip": [
+                _tip("threshold", format=".4f"),
+                _tip("metric", "nominal"),
+                _tip("value", format=".3f"),
+            ],
+        },
+    }
+    rule = {
+        "data": {"values": [{"threshold": float(threshold)}]},
+        "mark": {"type": "rule", "color": _OPERATING, "strokeDash": [5, 3], "strokeWidth": 2},
+        "encoding": {"x": _tip("threshold"), "tooltip": [_tip("threshold", format=".4f")]},
+    }
+    return {
+        "$schema": _SCHEMA,
+        "layer": [lines, rule],
+        "title": f"Metrics against the threshold: {positive}",
+        "width": "container",
+        "height": _TUNING_WIDTH - 60,
+    }
