@@ -309,6 +309,33 @@ def test_binary_model_card_and_score_metadata(
     assert main(["tune", str(scores), "--min-tp", "0", "--out", str(out)]) == 0
     doc = read_thresholds_json(out, labels=model.labels, model="binary_sigmoid", task="binary")
     assert doc.task == "binary" and doc.model == "binary_sigmoid"
+    # ... and `export` bakes that one threshold in: the three commands, end to end
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    argv = ["export", "--model", "binary_sigmoid", "--thresholds", str(out)]
+    assert main([*argv, "--out", str(exports / "spam-decision")]) == 0
+    from cls_core.modelio.decision_export import baked_labels
+
+    exported = load_model("spam-decision", roots=[exports])
+    scores = exported.predict(texts).scores
+    want = binary_decide(scores, model.labels, doc.thresholds[0])
+    assert [row[0] for row in baked_labels(exported, texts)] == want
+
+
+def test_binary_threshold_chart_is_valid_vega_lite() -> None:
+    import altair as alt
+
+    from cls_core.views.charts import binary_threshold_spec
+
+    p, y = _data()
+    bev = build_binary_evaluation(p, y, labels=LABELS)
+    spec = binary_threshold_spec(
+        bev.threshold_sweep(max_points=100), threshold=0.4, positive="spam"
+    )
+    alt.LayerChart.from_dict(spec)  # validates against the Vega-Lite schema
+    rows = spec["layer"][0]["data"]["values"]
+    assert {r["metric"] for r in rows} == {"precision", "recall", "f1", "accuracy"}
+    assert spec["layer"][1]["data"]["values"] == [{"threshold": 0.4}]
 
 
 @pytest.mark.parametrize("temperature", [1.0, 1.7])
