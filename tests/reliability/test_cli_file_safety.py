@@ -68,6 +68,7 @@ class Prediction:
 
 class SlowModel:
     labels = ("joy", "anger", "fear")
+    card = types.SimpleNamespace(binary=False)  # a registry model's card, as score reads it
 
     def predict(self, texts):
         if os.environ.get("SWALLOW_SIGNALS"):
