@@ -151,7 +151,13 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
             sort=order,
             top_k=top,
             logits=logits[0],
-            value_title="logit" if view.rule == "none" else f"{view.activation} score",
+            value_title=(
+                "logit"
+                if view.rule == "none"
+                else f"score ({card.labels[1]} = p, {card.labels[0]} = 1 − p)"
+                if binary
+                else f"{view.activation} score"
+            ),
             domain=None if view.rule == "none" else (0.0, 1.0),
             zero_label="0 = sigmoid score 0.5" if card.activation == "sigmoid" else "0",
         ),

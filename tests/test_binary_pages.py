@@ -94,10 +94,10 @@ def test_playground_binary_has_one_threshold_and_the_label_follows_it(binary_roo
     assert np.isnan(thresholds["negative"]) and thresholds["positive"] == 0.5
     # t exactly equal to the score: positive; one step above: negative
     at.slider(key="bt.binary_sigmoid").set_value(p).run()
-    assert "Predicted class: positive (positive score ≥" in _texts(at)
+    assert "Predicted class: positive (positive's score ≥" in _texts(at)
     above = p + 1e-4
     at.slider(key="bt.binary_sigmoid").set_value(above).run()
-    assert "Predicted class: negative (positive score <" in _texts(at)
+    assert "Predicted class: negative (positive's score <" in _texts(at)
     # the decision trace names the one threshold
     frames = [d.value for d in at.dataframe]
     trace = next(f for f in frames if "score − threshold" in f.columns)

@@ -182,6 +182,8 @@ class Decision:
     abstained: bool
     thresholds: npt.NDArray[np.float64] | None
     reject_threshold: float | None
+    #: Binary rule only: the positive class's name (the threshold is on its score).
+    positive_label: str | None = None
 
     def sentence(self) -> str:
         """The decision in words, plain text (callers escape it for Markdown)."""
@@ -191,7 +193,8 @@ class Decision:
             assert self.thresholds is not None
             t = float(self.thresholds[1])
             relation = "≥" if self.fired[1] else "<"
-            return f"Predicted class: {self.labels[0]} (positive score {relation} {t:.3f})"
+            whose = f"{self.positive_label}'s" if self.positive_label else "the positive"
+            return f"Predicted class: {self.labels[0]} ({whose} score {relation} {t:.3f})"
         if self.rule == "argmax":
             if self.abstained and self.thresholds is not None:
                 return "Abstain: the top score is below its class's threshold."
@@ -306,6 +309,7 @@ def decide_binary_view(view: ScoreView, labels: Sequence[str], threshold: float)
         abstained=False,
         thresholds=np.array([np.nan, t]),
         reject_threshold=None,
+        positive_label=names[1],
     )
 
 

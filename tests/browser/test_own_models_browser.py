@@ -61,7 +61,8 @@ def test_playground_shows_own_model_labels(  # type: ignore[no-untyped-def]
     page.wait_for_selector('[data-testid="stVegaLiteChart"]')
     headline = page.locator("h3").first.text_content() or ""
     assert headline.startswith("Predicted class: ")
-    assert headline.removeprefix("Predicted class: ") in labels
+    # a binary model's sentence adds the rule: "positive (positive score ≥ 0.500)"
+    assert headline.removeprefix("Predicted class: ").split(" (")[0] in labels
     assert note in _main_text(page)
     sidebar = _sidebar_text(page)
     assert "inferred" in sidebar and "Own models (2)" in sidebar
