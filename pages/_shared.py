@@ -233,9 +233,74 @@ def show_chart(chart: Any, **kwargs: Any) -> Any:
     from cls_core.views.charts import style_spec
 
     dark = st.context.theme.type == "dark"
-    spec = style_spec(chart, presentation=presentation_mode(), dark=dark)
+    # the data rows go to Arrow first: styling walks every node of the spec, and the rows
+    # (400 per curve) were most of them; no chart keeps a style in its data
+    raw = chart.to_dict() if hasattr(chart, "to_dict") else chart
+    spec = style_spec(named_datasets(raw), presentation=presentation_mode(), dark=dark)
     kwargs.setdefault("width", "stretch" if spec.get("width") == "container" else "content")
     return st.vega_lite_chart(spec, **kwargs)
+
+
+def named_datasets(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with every inline ``data.values`` moved to a named Arrow dataset.
+
+    Streamlit's browser side rebuilds a Vega view (compile, parse, lay out: 100-300 ms a
+    chart here) whenever the spec *without its named datasets* changes, and otherwise only
+    swaps the datasets whose bytes changed. A threshold move changes a chart's data (the
+    operating point, the fired bars, the counts), not its marks, so with the data named the
+    browser updates the drawn chart in place. Each dataset is named for where it sat in
+    the spec (``data_layer2``), so the names stay the same from one rerun to the next.
+    Rows that Arrow cannot type (a column mixing text and numbers) and empty lists stay
+    inline. Returns a new dict (the layers around the data are copied; the rest is shared).
+    """
+    import pyarrow as pa
+
+    datasets: dict[str, bytes] = {}
+
+    def to_arrow(rows: list[Any]) -> bytes | None:
+        if not rows or not all(isinstance(row, dict) for row in rows):
+            return None
+        try:
+            table = pa.Table.from_pylist(rows)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return None
+        # Arrow's 64-bit integers reach the browser as BigInt, which Vega cannot scale or
+        # format: send them as float64 (exact up to 2**53, far beyond any count here).
+        fields = [
+            pa.field(f.name, pa.float64()) if pa.types.is_integer(f.type) else f
+            for f in table.schema
+        ]
+        table = table.cast(pa.schema(fields))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return bytes(sink.getvalue().to_pybytes())
+
+    def visit(node: Any, path: str) -> Any:
+        if isinstance(node, list):
+            return [visit(item, f"{path}{i}_") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            data = value if key == "data" else None
+            if isinstance(data, dict) and set(data) == {"values"}:
+                blob = to_arrow(data["values"])
+                if blob is not None:
+                    name = f"data_{path}".rstrip("_") or "data"
+                    datasets[name] = blob
+                    out[key] = {"name": name}
+                    continue
+            if key in ("layer", "spec", "hconcat", "vconcat", "concat"):
+                out[key] = visit(value, f"{path}{key}")
+            else:
+                out[key] = value
+        return out
+
+    named = visit(spec, "")
+    if datasets:
+        named["datasets"] = {**named.get("datasets", {}), **datasets}
+    return named
 
 
 def render_sidebar(page_title: str) -> None:
