@@ -213,7 +213,11 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
     from cls_core.pipelines.io import PipelineInputError
     from cls_core.pipelines.options import RunnerOptionError, pipeline_options, quiet_beam_logging
-    from cls_core.pipelines.tune import run_tune_pipeline, write_pipeline_thresholds
+    from cls_core.pipelines.tune import (
+        PipelineRunError,
+        run_tune_pipeline,
+        write_pipeline_thresholds,
+    )
 
     for flag, given in (
         ("--eval-on", args.eval_on),
@@ -243,7 +247,7 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
             bootstrap=args.bootstrap,
             seed=args.seed,
         )
-    except (PipelineInputError, RunnerOptionError) as exc:
+    except (PipelineInputError, RunnerOptionError, PipelineRunError) as exc:
         raise CliError(str(exc)) from None
     for line in result.report_lines():
         print(line, file=sys.stderr)

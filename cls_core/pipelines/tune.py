@@ -27,7 +27,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import pickle
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -89,6 +91,7 @@ from cls_core.scoring.decisions import Task, validate_labels
 
 __all__ = [
     "ChunkReport",
+    "PipelineRunError",
     "PipelineTune",
     "TunePlan",
     "plan_tune",
@@ -524,13 +527,65 @@ class PipelineTune:
         return out
 
 
-def _temp_root(options: Any) -> str:
+class PipelineRunError(RuntimeError):
+    """The runner failed (not the input): the message is the failure's last line."""
+
+
+@contextlib.contextmanager
+def _temp_root(options: Any) -> Iterator[str]:
+    """Where workers leave the result for the driver: ``--temp_location``, else a local
+    temporary directory (removed afterwards)."""
     from apache_beam.options.pipeline_options import GoogleCloudOptions
 
     temp = options.view_as(GoogleCloudOptions).temp_location
     if temp:
-        return str(temp)
-    return tempfile.mkdtemp(prefix="cls-tune-")
+        yield str(temp)
+        return
+    local = tempfile.mkdtemp(prefix="cls-tune-")
+    try:
+        yield local
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _running(options: Any) -> Iterator[None]:
+    """A runner's failure as one :class:`PipelineRunError` line, never a worker traceback.
+
+    With the local (direct) runner the worker processes inherit this process's stderr and
+    log their start and end at INFO; that goes to a log file while the pipeline runs, kept
+    and named in the error when the run fails.
+    """
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    local = "FnApiRunner" in str(options.view_as(StandardOptions).runner or "")
+    log: str | None = None
+    saved = -1
+    if local:
+        fd, log = tempfile.mkstemp(prefix="cls-explorer-beam-", suffix=".log")
+        saved = os.dup(2)
+        os.dup2(fd, 2)
+        os.close(fd)
+    failed = True
+    try:
+        yield
+        failed = False
+    except (PipelineInputError, PipelineRunError):
+        raise
+    except Exception as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        last = lines[-1] if lines else type(exc).__name__
+        where = f" (worker log: {log})" if log else ""
+        raise PipelineRunError(
+            f"the pipeline run failed ({type(exc).__name__}): "
+            f"{preview(last, limit=300, quote=False)}{where}"
+        ) from None
+    finally:
+        if local and log is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not failed:
+                os.unlink(log)
 
 
 def _parsed(p: Any, layout: InputLayout, plan: TunePlan, chunk_rows: int, prefix: str) -> Any:
@@ -610,55 +665,57 @@ def run_tune_pipeline(
             f"objective {obj} needs a multi-class task; the data is {plan.task}"
         )
     rule = "winner" if plan.task == "multi-class" else "one-vs-rest"
-    root = _temp_root(options)
-    result_path = FileSystems.join(root, f"cls-tune-{uuid.uuid4().hex}.pickle")
-    with beam.Pipeline(options=options) as p:
-        parsed = _parsed(p, layout, plan, chunk_rows, "")
-        histogram = parsed.batches | "Histogram" >> beam.CombineGlobally(
-            HistogramCombineFn(len(plan.labels), rule, max_distinct=max_distinct)  # type: ignore[arg-type]
-        )
-        report = parsed.report | "Report" >> beam.CombineGlobally(_ReportCombineFn())
-        digests = (
-            p
-            | "Files" >> beam.Create(list(layout.files))
-            | "Digest" >> beam.Map(_digest)
-            | "Digests" >> beam.combiners.ToList()
-        )
-        _ = histogram | "Write" >> beam.Map(
-            _write_result,
-            beam.pvalue.AsSingleton(report),
-            beam.pvalue.AsSingleton(digests),
-            result_path,
-        )
-    payload = _read_pickle(result_path)
-    merged: ChunkReport = payload["report"]
-    if merged.problem is not None:
-        raise PipelineInputError(merged.problem[2])
-    hist: ScoreHistogram = payload["histogram"]
-    if hist.n_examples == 0:
-        raise PipelineInputError(f"input {preview(pattern)}: no rows left after dropping bad rows")
-    tuned = tune_from_histogram(hist, plan.labels, plan.task, obj, min_tp=min_tp)
-    if bootstrap:
-        grid = bootstrap_grid(hist, tuned.metrics.thresholds, n_resamples=bootstrap, seed=seed)
-        boot_path = FileSystems.join(root, f"cls-tune-{uuid.uuid4().hex}.bootstrap.pickle")
-        with beam.Pipeline(options=options) as p:
-            parsed = _parsed(p, layout, plan, chunk_rows, "Boot")
-            _ = (
-                parsed.batches
-                | "Replicates"
-                >> beam.CombineGlobally(PoissonBootstrapCombineFn(grid, len(plan.labels)))
-                | "WriteReplicates" >> beam.Map(_write_pickle, boot_path)
+    with _temp_root(options) as root:
+        result_path = FileSystems.join(root, f"cls-tune-{uuid.uuid4().hex}.pickle")
+        with _running(options), beam.Pipeline(options=options) as p:
+            parsed = _parsed(p, layout, plan, chunk_rows, "")
+            histogram = parsed.batches | "Histogram" >> beam.CombineGlobally(
+                HistogramCombineFn(len(plan.labels), rule, max_distinct=max_distinct)  # type: ignore[arg-type]
             )
-        replicates = _read_pickle(boot_path)
-        intervals = intervals_from_replicates(
-            replicates,
-            grid,
-            obj,
-            tuned.metrics,
-            reject_threshold=tuned.reject_threshold,
-            min_tp=min_tp,
-        )
-        tuned = replace(tuned, bootstrap=intervals)
+            report = parsed.report | "Report" >> beam.CombineGlobally(_ReportCombineFn())
+            digests = (
+                p
+                | "Files" >> beam.Create(list(layout.files))
+                | "Digest" >> beam.Map(_digest)
+                | "Digests" >> beam.combiners.ToList()
+            )
+            _ = histogram | "Write" >> beam.Map(
+                _write_result,
+                beam.pvalue.AsSingleton(report),
+                beam.pvalue.AsSingleton(digests),
+                result_path,
+            )
+        payload = _read_pickle(result_path)
+        merged: ChunkReport = payload["report"]
+        if merged.problem is not None:
+            raise PipelineInputError(merged.problem[2])
+        hist: ScoreHistogram = payload["histogram"]
+        if hist.n_examples == 0:
+            raise PipelineInputError(
+                f"input {preview(pattern)}: no rows left after dropping bad rows"
+            )
+        tuned = tune_from_histogram(hist, plan.labels, plan.task, obj, min_tp=min_tp)
+        if bootstrap:
+            grid = bootstrap_grid(hist, tuned.metrics.thresholds, n_resamples=bootstrap, seed=seed)
+            boot_path = FileSystems.join(root, f"cls-tune-{uuid.uuid4().hex}.bootstrap.pickle")
+            with _running(options), beam.Pipeline(options=options) as p:
+                parsed = _parsed(p, layout, plan, chunk_rows, "Boot")
+                _ = (
+                    parsed.batches
+                    | "Replicates"
+                    >> beam.CombineGlobally(PoissonBootstrapCombineFn(grid, len(plan.labels)))
+                    | "WriteReplicates" >> beam.Map(_write_pickle, boot_path)
+                )
+            replicates = _read_pickle(boot_path)
+            intervals = intervals_from_replicates(
+                replicates,
+                grid,
+                obj,
+                tuned.metrics,
+                reject_threshold=tuned.reject_threshold,
+                min_tp=min_tp,
+            )
+            tuned = replace(tuned, bootstrap=intervals)
     return PipelineTune(
         plan=plan,
         histogram=hist,
