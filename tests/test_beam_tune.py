@@ -153,6 +153,11 @@ def test_multiclass_equals_in_process_with_bootstrap(
         ("cell.csv", [], r"^error: shard 'cell\.csv': 'oops' at row 18, column 'joy'"),
         ("mc.csv", ["--eval-on", "x.csv"], r"^error: --eval-on is not supported with --runner"),
         ("mc.csv", ["--beam-option=--no_such_flag=1"], r"^error: unknown Beam option"),
+        (
+            "mc.csv",
+            ["--task", "multi-label", "--objective", "coverage>=0.5"],
+            r"needs a multi-class task",
+        ),
     ],
 )
 def test_bad_inputs_fail_with_one_line(
@@ -230,3 +235,74 @@ def test_poisson_ci_widths_agree_with_in_process(tmp_path: Path) -> None:
         w_ref = float(np.mean(getattr(ref, f"{m}_high") - getattr(ref, f"{m}_low")))
         w_got = float(np.mean(getattr(got, f"{m}_high") - getattr(got, f"{m}_low")))
         assert 0.65 <= w_got / w_ref <= 1.35, (m, w_got, w_ref)
+
+
+def test_pipeline_flags_need_runner(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = files["root"]
+    code, err = _run(
+        ["tune", str(root / "mc.csv"), "--max-distinct", "10", "--out", str(root / "y.json")],
+        capsys,
+    )
+    assert code == 2
+    assert (
+        err.strip()
+        == "error: --max-distinct and --beam-option need --runner (in process, tune is exact)"
+    )
+
+
+def _plan(**changes: object) -> object:
+    from cls_core.pipelines.tune import TunePlan
+
+    base: dict[str, object] = {
+        "labels": ("a", "b"),
+        "truth_column": "label",
+        "task": "multi-class",
+        "score_kind": "probabilities",
+        "kind_given": False,
+        "task_given": False,
+        "reading": "",
+        "drop_unknown": False,
+    }
+    return TunePlan(**{**base, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("frame", "plan", "message"),
+    [
+        ({"a": [0.2, 0.9], "b": [0.8, 0.1], "label": ["a", "a;b"]}, {}, r"pass --task\)$"),
+        (
+            {"a": [0.2, 1.5], "b": [0.8, 0.1], "label": ["a", "b"]},
+            {},
+            r"pass --scores-are logits\)$",
+        ),
+        (
+            {"a": [0.2, 0.5], "b": [0.8, 0.1], "label": ["a", "c"]},
+            {},
+            r"not score columns: 'c' \(use --drop-unknown",
+        ),
+        ({"a": [0.2, "x"], "b": [0.8, 0.1], "label": ["a", "b"]}, {}, r"'x' at row 11, column 'a'"),
+    ],
+)
+def test_chunk_contradicting_the_plan_names_the_flag(
+    frame: dict[str, list[object]], plan: dict[str, object], message: str
+) -> None:
+    """What the first rows decided is checked on every chunk: a contradiction is an error
+    that says which flag to pass, never a silently different result."""
+    from cls_core.pipelines.tune import parse_chunk
+
+    batch, report = parse_chunk(pd.DataFrame(frame), _plan(**plan), shard="s.csv", first_row=10)  # type: ignore[arg-type]
+    assert batch is None and report.problem is not None
+    assert re.search(message, report.problem[2]), report.problem[2]
+
+
+def test_chunk_with_drop_unknown_counts_dropped_rows() -> None:
+    from cls_core.pipelines.tune import parse_chunk
+
+    frame = pd.DataFrame({"a": [0.2, 0.5, 0.7], "b": [0.8, 0.5, 0.3], "label": ["a", "c", "b"]})
+    batch, report = parse_chunk(frame, _plan(drop_unknown=True), shard="s.csv", first_row=1)  # type: ignore[arg-type]
+    assert batch is not None and report.problem is None
+    assert report.n_rows == 3 and report.n_kept == 2
+    assert report.dropped == (("unknown truth labels", 1),)
+    assert batch.rows is not None and batch.rows.tolist() == [1, 3]

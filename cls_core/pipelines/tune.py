@@ -255,6 +255,11 @@ def _merge_reports(reports: Iterable[ChunkReport]) -> ChunkReport:
     )
 
 
+def _reading_kind(reading: str) -> str:
+    """How whole-number truth was read ("names" or "ids"), without the example in the text."""
+    return "names" if "read as label names" in reading else "ids"
+
+
 def parse_chunk(
     frame: pd.DataFrame, plan: TunePlan, *, shard: str = "", first_row: int = 1
 ) -> tuple[ScoreBatch | None, ChunkReport]:
@@ -316,7 +321,11 @@ def parse_chunk(
             "" if plan.task_given else " (the task was inferred from the first rows: pass --task)"
         )
         return fail(first_row, f"{where}, rows {first_row}-{first_row + n - 1}: {exc}{hint}")
-    if truth.reading and plan.reading and truth.reading != plan.reading:
+    if (
+        truth.reading
+        and plan.reading
+        and _reading_kind(truth.reading) != _reading_kind(plan.reading)
+    ):
         return fail(
             first_row,
             f"{where}, rows {first_row}-{first_row + n - 1}: whole-number truth reads "
@@ -341,10 +350,15 @@ def parse_chunk(
     if truth.missing.any():
         if not plan.drop_invalid:
             i = int(np.flatnonzero(truth.missing)[0])
+            hint = (
+                ""
+                if plan.task_given
+                else " (the task was inferred from the first rows: pass --task)"
+            )
             return fail(
                 first_row + i,
                 f"{where}: empty truth in column {preview(plan.truth_column)} at row "
-                f"{first_row + i} for a multi-class task",
+                f"{first_row + i} for a multi-class task{hint}",
             )
         dropped["empty truth"] = int((truth.missing & ~bad_rows & ~truth.unknown).sum())
     keep = ~(bad_rows | truth.unknown | truth.missing)
