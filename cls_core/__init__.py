@@ -9,6 +9,11 @@ functions that touch models or protos (``export_output``, ``models``, ``serving`
 from __future__ import annotations
 
 from cls_core.errors import CliError, ModelLoadError
+from cls_core.evaluation.binary import (
+    binary_thresholds_file,
+    build_binary_evaluation,
+    tune_binary,
+)
 from cls_core.evaluation.metrics import Evaluation, MetricsAt, build_evaluation
 from cls_core.evaluation.thresholds import (
     parse_objective,
@@ -20,6 +25,7 @@ from cls_core.evaluation.thresholds import (
 from cls_core.modelio.registry import LoadedModel, ModelCard, Prediction, list_models, load_model
 from cls_core.scoring.activations import ACTIVATIONS, apply_activation, sigmoid, softmax
 from cls_core.scoring.decisions import (
+    binary_decide,
     decision_trace,
     multiclass_decide,
     multilabel_decide,
@@ -39,6 +45,9 @@ __all__ = [
     "ModelLoadError",
     "Prediction",
     "apply_activation",
+    "binary_decide",
+    "binary_thresholds_file",
+    "build_binary_evaluation",
     "build_evaluation",
     "decision_trace",
     "list_models",
@@ -52,5 +61,6 @@ __all__ = [
     "thresholds_file",
     "top_k",
     "tune",
+    "tune_binary",
     "write_thresholds_json",
 ]

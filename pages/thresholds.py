@@ -35,7 +35,11 @@ _shared.ensure_router()
 card = _shared.require_card()
 st.title("Threshold tuning")
 st.caption(
-    f"{code_span(card.name)} · {card.task} · {len(card.labels)} labels. Choose per-class "
+    f"{code_span(card.name)} · binary: one threshold t, "
+    f"{escape_markdown(card.labels[1])} when its score ≥ t. Choose it on labelled data, see "
+    "what it costs and how sure you can be, and export it."
+    if card.binary
+    else f"{code_span(card.name)} · {card.task} · {len(card.labels)} labels. Choose per-class "
     "thresholds on labelled data, see what they cost and how sure you can be, and export "
     "them. A class fires when its score ≥ its threshold."
 )

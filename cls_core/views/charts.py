@@ -1594,6 +1594,9 @@ def slice_metrics_chart(table: Any) -> alt.FacetChart:
     return alt.FacetChart.from_dict(slice_metrics_spec(table))
 
 
+_BINARY_METRIC_COLORS = ("#2563eb", "#60a5fa", "#16a34a", "#9333ea")
+
+
 def binary_threshold_spec(
     table: Any, *, threshold: float, positive: str = "positive"
 ) -> dict[str, Any]:
@@ -1634,6 +1637,8 @@ def binary_threshold_spec(
                 "field": "metric",
                 "type": "nominal",
                 "sort": list(metrics),
+                # not red: the dashed red rule is the current threshold
+                "scale": {"domain": list(metrics), "range": list(_BINARY_METRIC_COLORS)},
                 "legend": {"orient": "bottom", "title": None},
             },
             "tooltip": [

@@ -67,10 +67,19 @@ def offer_binary(card: ModelCard, evs: Any) -> bool:
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _binary_evaluation(key: str, _evs: Any) -> BinaryEvaluation:
-    ev = _evs.evaluation
-    return build_binary_evaluation(ev.scores, ev.truth_ids, labels=ev.labels)
+def _binary_evaluation(ns: str, evs: Any) -> BinaryEvaluation:
+    """The binary view of ``evs`` (sorted once per data set: kept beside its evaluation).
+
+    Kept in the session next to the very Evaluation object it was built from, so another
+    truth column or score reading of the same file (same SHA-256) builds a new one.
+    """
+    ev = evs.evaluation
+    cached = st.session_state.get(f"{ns}.bev")
+    if cached is not None and cached[0] is ev:
+        return cached[1]
+    bev = build_binary_evaluation(ev.scores, ev.truth_ids, labels=ev.labels)
+    st.session_state[f"{ns}.bev"] = (ev, bev)
+    return bev
 
 
 def _session(card: ModelCard, evs: Any) -> BinaryTuning:
@@ -122,9 +131,9 @@ def _on_import(state: dict[str, Any], key: str, labels: tuple[str, ...], model: 
 @st.fragment
 def binary_analysis(card: ModelCard, evs: Any) -> None:
     """Sections 3–7 for the binary rule; reruns alone when the threshold moves."""
-    bev = _binary_evaluation(f"{card.name}.{evs.sha256}", evs)
     tuning = _session(card, evs)
     state, ns = tuning.state, tuning.ns
+    bev = _binary_evaluation(ns, evs)
     negative, positive = bev.labels
 
     st.subheader("3 · Threshold")

@@ -60,3 +60,34 @@ def test_playground_binary_one_threshold(binary_app, page) -> None:  # type: ign
         shot(page, f"binary-playground-{want}")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not page.console_errors
+
+
+def test_tuning_page_binary_scores_file(binary_app, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    url, _ = binary_app
+    rng = np.random.default_rng(2)
+    p = np.round(rng.random(400), 3)
+    y = rng.random(400) < p
+    rows = [f"{1 - a!r},{a!r},{'positive' if b else 'negative'}" for a, b in zip(p.tolist(), y.tolist(), strict=True)]
+    scores = tmp_path / "scores.csv"
+    scores.write_text("negative,positive,label\n" + "\n".join(rows) + "\n")
+    page.goto(f"{url}/thresholds?model=binary_sigmoid")
+    wait_idle(page, timeout=300_000)
+    page.get_by_text("Upload a scores file").click(timeout=120_000)
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(scores))
+    wait_idle(page, timeout=120_000)
+    shot(page, "binary-tuning-upload")
+    page.wait_for_selector('[data-testid="stVegaLiteChart"]')
+    main = page.locator('[data-testid="stMain"]').text_content() or ""
+    assert "Binary rule: positive when its score p ≥ t" in main
+    assert "Threshold t for positive" in main
+    assert "Inspect class" not in main  # no per-class arg-max sections
+    page.get_by_role("button", name="Optimise").click()
+    wait_idle(page)
+    main = page.locator('[data-testid="stMain"]').text_content() or ""
+    assert "f1 → t = " in main
+    shot(page, "binary-tuning")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert not page.console_errors
