@@ -391,6 +391,25 @@ def _chunks(
                 yield chunk
 
 
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "jsonl": "JSON lines", "parquet": "Parquet"}
+
+
+def _named_errors(
+    path: str, fmt: ShardFormat, chunks: Iterator[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    """``chunks``, with a parser's error turned into one message naming the shard."""
+    try:
+        yield from chunks
+    except PipelineInputError:
+        raise
+    except Exception as exc:
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise PipelineInputError(
+            f"shard {_name(path)} is not a readable {_FORMAT_NAMES[fmt]} file: {reason}"
+        ) from None
+
+
 def sample_frame(layout: InputLayout, *, rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """The first ``rows`` rows of the first shard, read as the pipeline reads them.
 
@@ -403,11 +422,8 @@ def sample_frame(layout: InputLayout, *, rows: int = CHUNK_ROWS) -> pd.DataFrame
         The first shard cannot be parsed.
     """
     path, group = layout.work[0]
-    try:
-        return next(_chunks(path, layout.format, group, rows), pd.DataFrame(columns=layout.columns))
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PipelineInputError(f"shard {_name(path)} cannot be read: {reason}") from None
+    chunks = _named_errors(path, layout.format, _chunks(path, layout.format, group, rows))
+    return next(chunks, pd.DataFrame(columns=layout.columns))
 
 
 class _ReadShard(beam.DoFn):
@@ -427,7 +443,9 @@ class _ReadShard(beam.DoFn):
 
     def process(self, item: tuple[str, int | None]) -> Iterator[pd.DataFrame]:
         path, group = item
-        for chunk in _chunks(path, self._format, group, self._chunk_rows):
+        for chunk in _named_errors(
+            path, self._format, _chunks(path, self._format, group, self._chunk_rows)
+        ):
             if tuple(chunk.columns) != self._header and self._format != "jsonl":
                 raise PipelineInputError(
                     f"shard {_name(path)} changed while the pipeline ran: its columns are "

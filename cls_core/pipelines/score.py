@@ -254,6 +254,8 @@ def pipeline_failure(exc: BaseException) -> str:
     found = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit): ", ln)]
     line = found[-1] if found else (lines[-1] if lines else type(exc).__name__)
     line = re.sub(r"^[\w.]*\.(\w+(Error|Exception): )", r"\1", line)
+    # our own errors carry complete messages: drop the class name
+    line = re.sub(r"^(PipelineInputError|ScoringError|ModelLoadError): ", "", line)
     line = re.sub(r"\s*\[while running '[^']*'\]$", "", line)
     return line[:500]
 
@@ -326,6 +328,7 @@ def run_score_pipeline(
         roots=roots,
         extra_metadata=extra_metadata,
     )
+    temp_dirs = set(_temp_dirs(prefix))
     started = time.monotonic()
     failed = True
     with _worker_output(runner) as log:
@@ -334,6 +337,9 @@ def run_score_pipeline(
             result.wait_until_finish()
             failed = False
         except Exception as exc:
+            leftover = [d for d in _temp_dirs(prefix) if d not in temp_dirs]
+            with contextlib.suppress(Exception):  # the sink's own temporary shards
+                FileSystems.delete(leftover)
             where = f" (worker log: {log})" if log is not None else ""
             raise RuntimeError(f"{pipeline_failure(exc)}{where}") from exc
         finally:
@@ -350,6 +356,22 @@ def run_score_pipeline(
         rows=_counter(result, "rows"),
         empty_texts=_counter(result, "empty_texts"),
         seconds=seconds,
+    )
+
+
+def _temp_dirs(prefix: str) -> list[str]:
+    """Beam file sinks' temporary directories beside a local ``prefix`` (``beam-temp-NAME-*``).
+
+    Remote filesystems have no directories to leave behind that a glob of ``PREFIX-*``
+    would see; only local ones are listed.
+    """
+    if "://" in prefix:
+        return []
+    import glob
+
+    directory, name = os.path.split(prefix)
+    return sorted(
+        glob.glob(os.path.join(glob.escape(directory or "."), f"beam-temp-{glob.escape(name)}-*"))
     )
 
 
