@@ -142,7 +142,8 @@ def _score(args: argparse.Namespace, path: str, out: Path) -> int:
         b"cls_core.labels": json.dumps(labels).encode(),
         b"cls_core.model": str(args.model).encode(),
     }
-    if model.card.binary:  # `tune` then chooses the one threshold of the binary rule
+    card = getattr(model, "card", None)  # (test doubles of a model may have no card)
+    if card is not None and card.binary:  # `tune` then chooses the binary rule's threshold
         metadata[b"cls_core.binary"] = b"1"
 
     def all_chunks() -> Any:
