@@ -395,11 +395,15 @@ def positive_scores(scores: npt.ArrayLike) -> npt.NDArray[np.floating[Any]]:
         )
     nan = np.isnan(array)
     if nan.any():
-        raise ValueError(f"`scores` must not contain NaN; got NaN at row {int(np.flatnonzero(nan)[0])}")
+        raise ValueError(
+            f"`scores` must not contain NaN; got NaN at row {int(np.flatnonzero(nan)[0])}"
+        )
     return array
 
 
-def binary_fired(scores: npt.ArrayLike, threshold: float = BINARY_THRESHOLD) -> npt.NDArray[np.bool_]:
+def binary_fired(
+    scores: npt.ArrayLike, threshold: float = BINARY_THRESHOLD
+) -> npt.NDArray[np.bool_]:
     """Whether each example is positive: ``p >= threshold`` (see :func:`positive_scores`).
 
     Examples

@@ -69,7 +69,10 @@ def test_tuning_page_binary_scores_file(binary_app, page, tmp_path) -> None:  # 
     rng = np.random.default_rng(2)
     p = np.round(rng.random(400), 3)
     y = rng.random(400) < p
-    rows = [f"{1 - a!r},{a!r},{'positive' if b else 'negative'}" for a, b in zip(p.tolist(), y.tolist(), strict=True)]
+    rows = [
+        f"{1 - a!r},{a!r},{'positive' if b else 'negative'}"
+        for a, b in zip(p.tolist(), y.tolist(), strict=True)
+    ]
     scores = tmp_path / "scores.csv"
     scores.write_text("negative,positive,label\n" + "\n".join(rows) + "\n")
     page.goto(f"{url}/thresholds?model=binary_sigmoid")
