@@ -254,6 +254,30 @@ def test_cli_tune_binary_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "needs two score columns" in capsys.readouterr().err
 
 
+def test_cli_tune_binary_eval_on(tmp_path: Path) -> None:
+    def write(name: str, seed: int) -> tuple[Path, np.ndarray, np.ndarray]:
+        p, y = _data(seed=seed)
+        rows = ["ham,spam,label"] + [
+            f"{1 - a!r},{a!r},{LABELS[b]}" for a, b in zip(p.tolist(), y.tolist(), strict=True)
+        ]
+        path = tmp_path / name
+        path.write_text("\n".join(rows) + "\n")
+        return path, p, y
+
+    dev, _, _ = write("dev.csv", 0)
+    test, p_test, y_test = write("test.csv", 1)
+    out = tmp_path / "t.json"
+    argv = ["tune", str(dev), "--binary", "--eval-on", str(test), "--out", str(out)]
+    assert main(argv) == 0
+    doc = read_thresholds_json(out, labels=LABELS, task="binary")
+    assert doc.evaluated_on is not None
+    t = doc.thresholds[0]
+    pred = (p_test >= t).astype(int)
+    assert doc.evaluated_on["accuracy"] == pytest.approx(accuracy_score(y_test, pred))
+    assert doc.evaluated_on["per_class"][1]["f1"] == pytest.approx(f1_score(y_test, pred))
+    assert doc.evaluated_on["n_examples"] == len(y_test)
+
+
 # --------------------------------------------------------------------------- export
 
 

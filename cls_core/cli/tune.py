@@ -320,8 +320,6 @@ def _run_binary(args: argparse.Namespace, data: Any, objective: Any, raw: bytes,
             f"label per row; got {len(data.labels)} score columns "
             f"({', '.join(data.labels[:5])}) and {data.task} truth"
         )
-    if args.eval_on:
-        raise CliError("--eval-on is not supported with a binary scores file yet")
     for line in data.report.lines():
         print(line, file=sys.stderr)
     bev = build_binary_evaluation(data.scores, data.truth.ids, labels=data.labels)
@@ -341,6 +339,10 @@ def _run_binary(args: argparse.Namespace, data: Any, objective: Any, raw: bytes,
         model=args.model or _stored_model(raw),
         bootstrap=result.bootstrap,
     )
+    if args.eval_on:
+        document = replace(
+            document, evaluated_on=_binary_evaluate_on(args, data, result.threshold, out)
+        )
     checkpoint()
     try:
         write_thresholds_json(document, out)
@@ -354,6 +356,41 @@ def _run_binary(args: argparse.Namespace, data: Any, objective: Any, raw: bytes,
         file=sys.stderr,
     )
     return 0
+
+
+def _binary_evaluate_on(
+    args: argparse.Namespace, data: Any, threshold: float, out: Path
+) -> dict[str, Any]:
+    """The tuned binary threshold measured on ``--eval-on`` (same two labels); printed too."""
+    from cls_core.evaluation.binary import binary_evaluated_on, build_binary_evaluation
+    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
+
+    check_not_input(out, args.eval_on)
+    try:
+        other = load_scores(
+            read_input(args.eval_on, limit=max_bytes()),
+            name=input_name(args.eval_on),
+            truth_column=args.truth_column,
+            task="multi-class",
+            score_kind=args.scores_are,
+            on_unknown="drop" if args.drop_unknown else "error",
+            on_invalid="error",
+        )
+    except EvalDataError as exc:
+        raise CliError(f"--eval-on: {exc}") from None
+    if tuple(other.labels) != tuple(data.labels):
+        raise CliError(
+            f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}; the "
+            f"tuned file has {list(data.labels)} (same labels, same order expected)"
+        )
+    bev = build_binary_evaluation(other.scores, other.truth.ids, labels=other.labels)
+    block = binary_evaluated_on(bev, threshold, data_sha256=other.sha256)
+    print(
+        f"measured on {input_name(args.eval_on)} ({block['n_examples']:,} rows): F1 "
+        f"{block['per_class'][1]['f1']:.4f}, accuracy {block['accuracy']:.4f}",
+        file=sys.stderr,
+    )
+    return block
 
 
 def _stored_meta(raw: bytes, key: bytes) -> str | None:

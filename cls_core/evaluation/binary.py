@@ -58,6 +58,7 @@ __all__ = [
     "BinaryEvaluation",
     "BinaryMetrics",
     "BinaryTuneResult",
+    "binary_evaluated_on",
     "binary_thresholds_file",
     "build_binary_evaluation",
     "tune_binary",
@@ -435,13 +436,8 @@ def binary_thresholds_file(
         "fp": m.fn,
         "fn": m.fp,
     }
-    macro = {
-        "precision": (m.precision + m.negative_precision) / 2.0,
-        "recall": (m.recall + m.negative_recall) / 2.0,
-        "f1": m.macro_f1,
-    }
     # single-label, never abstaining: micro precision = recall = F1 = accuracy
-    micro = {"precision": m.accuracy, "recall": m.accuracy, "f1": m.accuracy}
+    micro, macro = _averages(m)
     return ThresholdsFile(
         labels=bev.labels,
         thresholds=(m.threshold,),
@@ -464,3 +460,51 @@ def binary_thresholds_file(
             else None
         ),
     )
+
+
+def _averages(m: BinaryMetrics) -> tuple[dict[str, float], dict[str, float]]:
+    """(micro, macro) over the two classes: micro precision = recall = F1 = accuracy."""
+    micro = {"precision": m.accuracy, "recall": m.accuracy, "f1": m.accuracy}
+    macro = {
+        "precision": (m.precision + m.negative_precision) / 2.0,
+        "recall": (m.recall + m.negative_recall) / 2.0,
+        "f1": m.macro_f1,
+    }
+    return micro, macro
+
+
+def binary_evaluated_on(
+    bev: BinaryEvaluation, threshold: float, *, data_sha256: str = ""
+) -> dict[str, Any]:
+    """The ``evaluated_on`` block of a binary thresholds.json: ``threshold`` on other data.
+
+    Same keys as :func:`cls_core.evaluation.thresholds.evaluated_on` (``data_sha256``,
+    ``n_examples``, ``micro``, ``macro``, ``per_class`` rows with precision, recall, f1,
+    support) plus ``accuracy``.
+    """
+    m = bev.metrics_at(threshold)
+    micro, macro = _averages(m)
+    neg, pos = bev.labels
+    return {
+        "data_sha256": data_sha256,
+        "n_examples": m.n_examples,
+        "micro": micro,
+        "macro": macro,
+        "per_class": [
+            {
+                "label": neg,
+                "precision": m.negative_precision,
+                "recall": m.negative_recall,
+                "f1": m.negative_f1,
+                "support": m.tn + m.fp,
+            },
+            {
+                "label": pos,
+                "precision": m.precision,
+                "recall": m.recall,
+                "f1": m.f1,
+                "support": m.tp + m.fn,
+            },
+        ],
+        "accuracy": m.accuracy,
+    }
