@@ -213,7 +213,8 @@ def test_bad_inputs_fail_with_one_error_line(
             r"names a CSV file; with --runner the scores are written as Parquet shards",
         ),
         (["--beam-option", "--no_such_flag=1"], r"unknown Beam option\(s\) \['--no_such_flag'\]"),
-        (["--model", "../banking77"], r"model"),
+        (["--model", "../banking77"], r"model '\.\./banking77'"),
+        (["--model", "no_such_model"], r"unknown model 'no_such_model'"),
     ],
 )
 def test_bad_options_fail_with_one_error_line(

@@ -231,7 +231,7 @@ def _score_beam(args: argparse.Namespace) -> int:
 
     quiet_beam_logging()  # before Beam is imported
     from cls_core.errors import ModelLoadError
-    from cls_core.modelio.registry import load_model
+    from cls_core.modelio.registry import list_models, load_model
     from cls_core.pipelines.io import PipelineInputError, inspect_inputs
     from cls_core.pipelines.options import RunnerOptionError, pipeline_options
     from cls_core.pipelines.score import output_prefix, run_score_pipeline
@@ -247,13 +247,17 @@ def _score_beam(args: argparse.Namespace) -> int:
             f"file {preview(args.input, limit=200)} has no text column {preview(args.text_column)}; "
             f"columns are [{preview_list(layout.columns)}]"
         )
-    try:
-        model = load_model(args.model)  # the registry's checks, here, before any worker starts
-    except ModelLoadError as exc:
-        raise CliError(str(exc)) from None
-    labels = [str(x) for x in model.labels]
-    extra = {b"cls_core.binary": b"1"} if getattr(model.card, "binary", False) else {}
-    del model
+    # The registry's checks before any worker starts. A model with a valid card is listed
+    # without TensorFlow (each worker loads it with load_model); any other name goes
+    # through load_model here, for its message (unknown, broken) or its inferred card.
+    card = list_models().get(args.model)
+    if card is None:
+        try:
+            card = load_model(args.model).card
+        except ModelLoadError as exc:
+            raise CliError(str(exc)) from None
+    labels = [str(x) for x in card.labels]
+    extra = {b"cls_core.binary": b"1"} if getattr(card, "binary", False) else {}
     try:
         run = run_score_pipeline(
             layout,
