@@ -436,3 +436,11 @@ def test_binary_decision_rule_refuses(kwargs: dict[str, Any], match: str) -> Non
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         DecisionRule(**args)
+
+
+def test_card_command_says_how_a_binary_model_decides(
+    binary_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["card", str(binary_root / "binary_sigmoid"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "one threshold t: positive when its score >= t (t = 0.5)" in out

@@ -85,6 +85,9 @@ def format_inference(inference: Any, card: dict[str, Any]) -> str:
         ("labels", f"{len(inference.labels)}: {labels}"),
         ("labels from", inference.labels_source),
     ]
+    if spec.binary:
+        positive = inference.labels[-1]
+        rows.append(("decision", f"one threshold t: {positive} when its score >= t (t = 0.5)"))
     width = max(len(key) for key, _ in rows)
     lines = [f"{key.ljust(width)}  {value}" for key, value in rows]
     lines += ["", "evidence:"] + [f"  - {line}" for line in spec.evidence]
