@@ -96,7 +96,9 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
     c2, c3 = st.columns(2)
     view_kind = c1.selectbox(
         "View scores as",
-        VIEWS,
+        # binary: the model's own view (sigmoid p as 1 − p and p) or its logit; a softmax or
+        # sigmoid of the two columns' logits [0, z] would show nothing the model computes
+        ("model", "none") if card.binary else VIEWS,
         key="view",
         format_func=lambda v: (
             (

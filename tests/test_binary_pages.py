@@ -224,3 +224,21 @@ def test_tuning_page_binary_model_scores_labelled_texts(binary_root: Path) -> No
     accuracy = float(np.mean((p >= 0.5) == y))
     assert _metric(at, "Accuracy") == f"{accuracy:.3f}"
     assert any("Export as SavedModel" in b.label for b in at.button)
+
+
+@pytest.mark.usefixtures("app_env")
+def test_playground_binary_offers_its_own_view_and_logits_only() -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "binary_sigmoid"
+    at.query_params["text"] = TEXT
+    at.session_state["view"] = "sigmoid"  # left over from another model
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = at.selectbox(key="view")
+    assert view.options == [
+        "the model's own activation (sigmoid p, shown as 1 − p and p)",
+        "raw logits",
+    ]
+    view.set_value("none").run()
+    assert not at.exception
+    assert not [s for s in at.slider if s.key == "bt.binary_sigmoid"]  # nothing decided
