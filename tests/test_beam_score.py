@@ -271,3 +271,50 @@ def test_handler_refuses_a_wrong_output_shape() -> None:
         ScoringError, match=r"returned shape \(3, 3\) for 3 texts; expected \(3, 2\)"
     ):
         handler.run_inference([frame], bad)
+
+
+def test_output_prefix(tmp_path: Path) -> None:
+    from cls_core.pipelines.io import PipelineInputError
+    from cls_core.pipelines.score import output_prefix
+
+    assert output_prefix(str(tmp_path)) == f"{tmp_path}/scores"
+    assert output_prefix(f"{tmp_path}/") == f"{tmp_path}/scores"
+    assert output_prefix(f"{tmp_path}/run1.parquet") == f"{tmp_path}/run1"
+    assert output_prefix(f"{tmp_path}/run1") == f"{tmp_path}/run1"
+    assert output_prefix("gs://bucket/scores/") == "gs://bucket/scores/scores"
+    with pytest.raises(PipelineInputError, match="names a CSV file"):
+        output_prefix(f"{tmp_path}/s.csv")
+    with pytest.raises(PipelineInputError, match=r"--out directory '.*missing' does not exist"):
+        output_prefix(f"{tmp_path}/missing/scores")
+
+
+def test_only_the_newest_runs_shards_are_kept(tmp_path: Path) -> None:
+    """Shards of an earlier run with another shard count are told apart from this run's."""
+    import os
+
+    from cls_core.pipelines.score import _fresh_shards, _shards
+
+    old = [tmp_path / f"s-0000{i}-of-00003.parquet" for i in range(3)]
+    new = [tmp_path / f"s-0000{i}-of-00002.parquet" for i in range(2)]
+    for path in old + new:
+        path.write_bytes(b"PAR1")
+    for path in old:
+        os.utime(path, (1_000_000, 1_000_000))
+    (tmp_path / "s-notes.parquet").write_bytes(b"PAR1")  # not a shard name: never touched
+    files = _shards(str(tmp_path / "s"))
+    assert files == sorted(str(p) for p in old + new)
+    assert _fresh_shards(files) == [str(p) for p in new]
+
+
+def test_pipeline_failure_is_one_line() -> None:
+    from cls_core.pipelines.score import pipeline_failure
+
+    beam_error = RuntimeError(
+        'Pipeline job failed\nTraceback (most recent call last):\n  File "x.py", line 1\n'
+        "cls_core.pipelines.io.PipelineInputError: shard 'a.csv' is not a readable CSV file: "
+        "EOF inside string [while running 'ReadInput/Read']\n"
+    )
+    assert pipeline_failure(beam_error) == (
+        "shard 'a.csv' is not a readable CSV file: EOF inside string"
+    )
+    assert pipeline_failure(RuntimeError("")) == "RuntimeError"

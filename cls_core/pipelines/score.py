@@ -98,7 +98,7 @@ def output_prefix(out: str) -> str:
         raise PipelineInputError("--out must be an output directory or shard prefix; got ''")
     if out.lower().endswith(".csv"):
         raise PipelineInputError(
-            f"--out {preview(out)} names a CSV file; with --runner the scores are written as "
+            f"--out {preview(out, limit=200)} names a CSV file; with --runner the scores are written as "
             "Parquet shards: give a directory or a prefix (e.g. out/scores)"
         )
     remote = "://" in out
@@ -111,7 +111,7 @@ def output_prefix(out: str) -> str:
     if not remote:
         parent = os.path.dirname(prefix) or "."
         if not os.path.isdir(parent):
-            raise PipelineInputError(f"--out directory {preview(parent)} does not exist")
+            raise PipelineInputError(f"--out directory {preview(parent, limit=200)} does not exist")
     return prefix
 
 
@@ -311,7 +311,8 @@ def run_score_pipeline(
     clash = sorted(set(layout.files) & written)
     if clash:
         raise PipelineInputError(
-            f"--out {preview(out)} would overwrite the input shard {preview(clash[0])}; "
+            f"--out {preview(out, limit=200)} would overwrite the input shard "
+            f"{preview(clash[0], limit=200)}; "
             "write to another prefix"
         )
     options = pipeline_options(runner, beam_options)
