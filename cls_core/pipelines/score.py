@@ -337,10 +337,13 @@ def run_score_pipeline(
             result = pipeline.run()
             result.wait_until_finish()
             failed = False
-        except Exception as exc:
+        except BaseException as exc:  # a failure, Ctrl-C or SIGTERM: no temporary shards left
             leftover = [d for d in _temp_dirs(prefix) if d not in temp_dirs]
-            with contextlib.suppress(Exception):  # the sink's own temporary shards
+            with contextlib.suppress(Exception):
                 FileSystems.delete(leftover)
+            if not isinstance(exc, Exception):
+                failed = False  # interrupted, not failed: the log holds nothing to read
+                raise
             where = f" (worker log: {log})" if log is not None else ""
             raise RuntimeError(f"{pipeline_failure(exc)}{where}") from exc
         finally:
