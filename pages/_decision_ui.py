@@ -107,7 +107,9 @@ def decision_signature_section(card: ModelCard, signatures: dict[str, Any], text
         "A classify signature that returns only what fired: `classes` and `scores` hold the "
         'fired labels first (highest score first), then `""` / `0.0` padding — as wide as '
         "the number of labels for a multi-label model, one column for a multi-class model "
-        '(`""` = the model abstains). TF Serving turns **every** column into a '
+        '(`""` = the model abstains; a binary model never abstains: its one column is the '
+        "positive label when its score ≥ t, else the negative one). TF Serving turns "
+        "**every** column into a "
         "`[label, score]` pair and cannot send ragged rows, so **clients must drop the "
         'entries whose label is `""`**.'
     )

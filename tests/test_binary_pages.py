@@ -242,3 +242,38 @@ def test_playground_binary_offers_its_own_view_and_logits_only() -> None:
     view.set_value("none").run()
     assert not at.exception
     assert not [s for s in at.slider if s.key == "bt.binary_sigmoid"]  # nothing decided
+
+
+def test_exported_binary_model_in_the_playground_and_signature_page(
+    binary_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from cls_core.modelio.decision_export import export_decision_model
+    from pages import _shared
+
+    root = tmp_path / "root"
+    shutil.copytree(binary_root, root)
+    p = _p(binary_root, TEXT)
+    t = float(np.float32(p))  # exactly the text's score: the baked rule says positive
+    doc = {"labels": ["negative", "positive"], "thresholds": [t], "task": "binary"}
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    export_decision_model(
+        "binary_sigmoid", tmp_path / "t.json", out_dir=root / "spam-exp", roots=[root]
+    )
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(root))
+    _shared.model_listing.clear()
+    try:
+        at = _app(model="spam-exp", text=TEXT)
+        texts = _texts(at)
+        assert "Decision baked in" in texts and "the model itself answers **positive**" in texts
+        assert at.slider(key="bt.spam-exp").value == pytest.approx(t)  # starts at the baked t
+        assert "Predicted class: positive (positive's score ≥" in texts
+        baked = next(
+            d.value for d in at.dataframe if "float32 cutoff (score ≥ it fires)" in d.value.columns
+        )
+        assert baked["label"].tolist() == ["positive"]
+        sig = _app("pages/signature.py", model="spam-exp", text=TEXT)
+        assert "a binary model never abstains" in _texts(sig)
+    finally:
+        _shared.model_listing.clear()
