@@ -48,7 +48,8 @@ def add_parser(subparsers: Any) -> None:
     score.add_argument(
         "input",
         metavar="INPUT",
-        help=f"CSV, TSV, JSONL or Parquet file; {STDIN} reads standard input",
+        help=f"CSV, TSV, JSONL or Parquet file; {STDIN} reads standard input; with --runner: "
+        "a path or a glob of shards ('texts/part-*.csv', gs://...)",
     )
     score.add_argument("--model", required=True, help="model name (a directory under models/)")
     score.add_argument("--text-column", required=True, help="the column holding the texts")
