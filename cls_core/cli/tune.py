@@ -207,12 +207,11 @@ def run_tune(args: argparse.Namespace) -> int:
 
 def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
     """``tune --runner``: the same choice made by an Apache Beam pipeline over merged counts."""
-    import logging
+    from cls_core.pipelines import quiet_beam_logging
 
-    if not logging.getLogger().handlers:  # Beam's import-time warnings stay off stderr
-        logging.getLogger().addHandler(logging.NullHandler())
+    quiet_beam_logging()  # before Beam is imported
     from cls_core.pipelines.io import PipelineInputError
-    from cls_core.pipelines.options import RunnerOptionError, pipeline_options, quiet_beam_logging
+    from cls_core.pipelines.options import RunnerOptionError, pipeline_options
     from cls_core.pipelines.tune import (
         PipelineRunError,
         run_tune_pipeline,
@@ -231,7 +230,6 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
         raise CliError(f"--max-distinct must be between 2 and {1 << 28:,}; got {max_distinct}")
     if "://" not in args.scores:
         check_not_input(out, args.scores)
-    quiet_beam_logging()
     try:
         options = pipeline_options(args.runner, args.beam_option)
         result = run_tune_pipeline(

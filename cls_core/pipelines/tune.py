@@ -287,21 +287,28 @@ def parse_chunk(
     def fail(row: int, message: str) -> tuple[None, ChunkReport]:
         return None, ChunkReport(n_rows=n, problem=(shard, row, message))
 
+    block = frame[names]
+    dtypes = block.dtypes.tolist()
     try:
-        for column in names:
-            _check_score_dtype(frame[column], column, where)
+        for column, kind in zip(names, dtypes, strict=True):
+            if kind.kind not in "fiu":  # numbers need no check (the common case)
+                _check_score_dtype(block[column], column, where)
     except EvalDataError as exc:
         return fail(first_row, str(exc))
-    block = frame[names]
-    dtype = np.float64 if any(block[c].dtype != np.float32 for c in names) else np.float32
-    values = np.empty((n, len(names)), dtype=dtype)
-    bad_rows = np.zeros(n, dtype=bool)
-    for j, column in enumerate(names):
-        series = block[column]
-        numeric = series if series.dtype.kind == "f" else pd.to_numeric(series, errors="coerce")
-        arr = numeric.to_numpy(dtype=dtype, na_value=np.nan)
-        bad_rows |= ~np.isfinite(arr)
-        values[:, j] = arr
+    dtype = np.float64 if any(d != np.float32 for d in dtypes) else np.float32
+    if all(d.kind == "f" for d in dtypes):
+        # the in-process reader's per-column to_numpy(dtype), as one call
+        values = block.to_numpy(dtype=dtype)
+        bad_rows = ~np.isfinite(values).all(axis=1)
+    else:
+        values = np.empty((n, len(names)), dtype=dtype)
+        bad_rows = np.zeros(n, dtype=bool)
+        for j, column in enumerate(names):
+            series = block[column]
+            numeric = series if series.dtype.kind == "f" else pd.to_numeric(series, errors="coerce")
+            arr = numeric.to_numpy(dtype=dtype, na_value=np.nan)
+            bad_rows |= ~np.isfinite(arr)
+            values[:, j] = arr
     dropped: dict[str, int] = {}
     if bad_rows.any():
         i = int(np.flatnonzero(bad_rows)[0])
