@@ -245,7 +245,7 @@ def link_warnings(card: ModelCard, *, text_limit: int) -> list[str]:
     from cls_core.views.links import link_problems
 
     return link_problems(
-        {key: st.query_params.get(key, "") for key in st.query_params},
+        st.query_params.to_dict(),  # one read: each .get() takes the session lock
         model=card.name,
         labels=card.labels,
         text_limit=text_limit,
@@ -262,7 +262,7 @@ def _linked_winner_thresholds(card: ModelCard) -> np.ndarray | None:
     from cls_core.views.links import winner_thresholds_from_params
 
     values = winner_thresholds_from_params(
-        {key: st.query_params.get(key, "") for key in st.query_params},
+        st.query_params.to_dict(),  # one read: each .get() takes the session lock
         model=card.name,
         labels=card.labels,
     )
@@ -287,7 +287,7 @@ def _switched_off(card: ModelCard) -> list[int]:
     from cls_core.views.links import switched_off_from_params
 
     off = switched_off_from_params(
-        {key: st.query_params.get(key, "") for key in st.query_params},
+        st.query_params.to_dict(),  # one read: each .get() takes the session lock
         model=card.name,
         labels=card.labels,
     )
