@@ -381,6 +381,8 @@ def _binary_evaluate_on(
             f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}; the "
             f"tuned file has {list(data.labels)} (same labels, same order expected)"
         )
+    if other.truth.ids is None:  # load_scores was asked for multi-class truth
+        raise CliError(f"--eval-on {args.eval_on!r}: expected one truth label per row")
     bev = build_binary_evaluation(other.scores, other.truth.ids, labels=other.labels)
     block = binary_evaluated_on(bev, threshold, data_sha256=other.sha256)
     print(
