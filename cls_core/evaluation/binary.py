@@ -228,12 +228,18 @@ class BinaryEvaluation:
         ``accuracy``; downsampled to about ``max_points`` rows when given.
         """
         table = self._sweep_table
-        if max_points is not None and len(table) > max_points:
+        if max_points is None or len(table) <= max_points:
+            return table.reset_index(drop=True)
+        if max_points not in self._downsampled:  # the same rows on every threshold move
             keep = downsample_indices(
                 table["recall"].to_numpy(), table["precision"].to_numpy(), max_points=max_points
             )
-            table = table.iloc[keep]
-        return table.reset_index(drop=True)
+            self._downsampled[max_points] = table.iloc[keep].reset_index(drop=True)
+        return self._downsampled[max_points]
+
+    @cached_property
+    def _downsampled(self) -> dict[int, pd.DataFrame]:
+        return {}
 
 
 def build_binary_evaluation(
