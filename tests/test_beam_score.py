@@ -212,7 +212,7 @@ def test_bad_inputs_fail_with_one_error_line(
             ["--out", "scores.csv"],
             r"names a CSV file; with --runner the scores are written as Parquet shards",
         ),
-        (["--beam-option", "--no_such_flag=1"], r"unknown Beam option\(s\) \['--no_such_flag'\]"),
+        (["--beam-option=--no_such_flag=1"], r"unknown Beam option\(s\) \['--no_such_flag'\]"),
         (["--model", "../banking77"], r"model '\.\./banking77'"),
         (["--model", "no_such_model"], r"unknown model 'no_such_model'"),
     ],
@@ -244,7 +244,7 @@ def test_beam_option_without_runner(
     args = _bad(root, str(root / "all.csv"))
     args.remove("--runner")
     args.remove("direct")
-    status, err = _cli([*args, "--beam-option", "--direct_num_workers=2"], capsys)
+    status, err = _cli([*args, "--beam-option=--direct_num_workers=2"], capsys)
     assert status == 2
     assert err.strip() == "error: --beam-option needs --runner (direct, dataflow, flink or spark)"
 

@@ -71,12 +71,11 @@ def add_parser(subparsers: Any) -> None:
     )
     score.add_argument(
         "--beam-option",
-        nargs=argparse.REMAINDER,
-        action="extend",
+        action="append",
         default=[],
         metavar="FLAG",
-        help="Beam pipeline flags for --runner; takes every argument after it, so put it last "
-        "(e.g. --beam-option --project=p --region=europe-west1 --temp_location=gs://b/tmp)",
+        help="a Beam pipeline flag for --runner, repeatable (e.g. --beam-option=--project=p "
+        "--beam-option=--region=europe-west1 --beam-option=--temp_location=gs://b/tmp)",
     )
     score.set_defaults(func=run_score)
 
