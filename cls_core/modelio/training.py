@@ -70,6 +70,7 @@ __all__ = [
     "example_right",
     "export_saved_model",
     "positive_weights",
+    "reexport_string_ngram_model",
     "run_recipe",
     "train_model",
 ]
@@ -555,82 +556,383 @@ def _idf_weights(layer: Any) -> np.ndarray:
     return np.asarray(layer._lookup_layer.idf_weights, dtype=np.float32)
 
 
-class _SparseGraph:
-    """Builds the inference graph of a trained TF-IDF → MLP model with sparse ops.
+#: Keras ``TextVectorization``'s ``lower_and_strip_punctuation`` regex (ASCII punctuation).
+_STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+#: Largest slice of a call's texts scored as one unit by the exported graph (see
+#: :class:`_SparseGraph`; 256 and 512 measured alike, 1,024 about a third slower).
+_CHUNK_ROWS = 512
+#: Slices scored at once (``parallel_iterations`` of the graph's while loop): 2 fills the
+#: 2 cores of the machines measured; 4 was slower there.
+_PARALLEL_CHUNKS = 2
 
-    The Keras model materialises each text as a dense vector of ~40k TF-IDF features;
-    here each text keeps only its non-zero features: token ids → per-text unique ids with
-    counts → ``count * idf`` → L2 normalisation per bag → a gather-and-sum of the hidden
-    layer's kernel rows. Same numbers, without the dense ``[n, 40k]`` intermediate.
+
+@dataclass(frozen=True)
+class _Bag:
+    """One TF-IDF bag: its vocabulary in tf-idf index order (without "[UNK]") and weights."""
+
+    vocabulary: tuple[str, ...]
+    idf: np.ndarray  # [size], index 0 = "[UNK]"
+    kernel: np.ndarray  # [size, hidden], the hidden layer's rows for this bag
+
+    @property
+    def size(self) -> int:
+        return len(self.vocabulary) + 1
+
+
+def _char_ngram_codes(
+    vocabulary: Sequence[str], widths: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The alphabet of a character n-gram vocabulary and each entry's integer key.
+
+    Keras joins the characters of an n-gram with one space, so an entry of width ``w``
+    has ``2w - 1`` code points, the characters sitting at even positions. Each character
+    gets a code ``1..A`` (its rank in the sorted alphabet); an n-gram's key is its codes
+    read as digits in base ``A + 1``, so keys of different widths never collide (the
+    leading digit is never 0). Returns ``(alphabet, keys)``: sorted int32 code points
+    and int64 keys in vocabulary order.
+    """
+    chars = []
+    for entry in vocabulary:
+        width = (len(entry) + 1) // 2
+        odd = entry[1::2]
+        if len(entry) % 2 == 0 or width not in widths or odd != " " * len(odd):
+            raise ValueError(
+                f"character vocabulary entry {entry!r} is not a space-joined n-gram of "
+                f"width {tuple(widths)}"
+            )
+        chars.append(entry[::2])
+    alphabet = sorted({c for ngram in chars for c in ngram})
+    base = len(alphabet) + 1
+    if base ** max(widths) >= 2**62:
+        raise ValueError(f"character alphabet too large for int64 keys: {len(alphabet)}")
+    code = {c: i + 1 for i, c in enumerate(alphabet)}
+    keys = np.zeros(len(chars), dtype=np.int64)
+    for i, ngram in enumerate(chars):
+        key = 0
+        for c in ngram:
+            key = key * base + code[c]
+        keys[i] = key
+    return np.array([ord(c) for c in alphabet], dtype=np.int32), keys
+
+
+def _read(*variables: Any) -> list[Any]:
+    """Plain tensors of ``variables``.
+
+    ``tf.gather`` on a resource variable runs ``ResourceGather``, which switches the
+    variable to copy-on-read: every later read copies it whole (3.8 MB per kernel per
+    call). Gathering from a read tensor keeps reads free.
+    """
+    import tensorflow as tf
+
+    return [tf.convert_to_tensor(v) for v in variables]
+
+
+class _SparseGraph:
+    """The inference graph of a trained TF-IDF → MLP model, with sparse ops.
+
+    Same numbers as the Keras model (word uni+bigrams of the lower-cased text with
+    ASCII punctuation stripped; character 2–5-grams of the lower-cased text; each bag
+    ``count * idf``, L2-normalised; ReLU hidden layer; logits), computed without the
+    dense ``[n, 40k]`` TF-IDF intermediate and without building a string per character
+    n-gram:
+
+    - the text, ASCII-lower-cased by ``tf.strings.lower`` (as Keras does), is decoded
+      to code points (``tf.strings.unicode_decode``, as Keras's ``unicode_split``;
+      invalid UTF-8 becomes U+FFFD in both), the code points are mapped to codes of the
+      vocabulary's alphabet (0 = a character no vocabulary entry has), and each
+      n-gram becomes one int64 key (:func:`_char_ngram_codes`) looked up in an int64
+      table; an n-gram holding an unknown character is out of vocabulary ("[UNK]");
+    - words keep the string ops of Keras (``lower``, punctuation regex, whitespace
+      split, ``ngrams(1, 2)``) and a string table;
+    - each bag's ``(row, index)`` pairs are sorted once; runs of equal pairs give the
+      counts, the per-row norms come from the unique pairs, and the hidden layer is a
+      fused gather-and-sum (``sparse_segment_sum``) of ``idf``-scaled kernel rows over
+      the unique pairs, plus ``(count - 1)`` times the row for the rare repeated pairs,
+      divided by the row's norm;
+    - a call's texts are cut into near-equal contiguous slices of at most
+      :data:`_CHUNK_ROWS` texts, scored by one function in a ``tf.while_loop`` running
+      :data:`_PARALLEL_CHUNKS` iterations at once, so both cores work on a large call
+      and each sort stays cache-sized. (A ``tf.cond`` over 8 inlined branches was as
+      fast on large calls but made the first call of a loaded model take ~4 s and each
+      single-text call ~0.5 ms slower.)
     """
 
-    def __init__(self, model: keras.Model) -> None:
-        import keras
+    def __init__(
+        self,
+        *,
+        words: _Bag,
+        chars: _Bag,
+        char_widths: Sequence[int],
+        hidden_bias: np.ndarray,
+        out_kernel: np.ndarray,
+        out_bias: np.ndarray,
+    ) -> None:
         import tensorflow as tf
 
-        self.bags = []
+        self.char_widths = tuple(sorted(int(w) for w in char_widths))
+        alphabet, char_keys = _char_ngram_codes(chars.vocabulary, self.char_widths)
+        self.char_base = len(alphabet) + 1
+        self.alphabet = tf.constant(alphabet if len(alphabet) else np.zeros(1, np.int32))
+        self.n_alphabet = len(alphabet)
+        self.word_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(list(words.vocabulary), tf.string),
+                tf.range(1, words.size, dtype=tf.int64),
+            ),
+            default_value=0,
+        )
+        self.char_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(char_keys, tf.int64), tf.range(1, chars.size, dtype=tf.int64)
+            ),
+            default_value=0,
+        )
+        # Each kernel row is stored pre-multiplied by its feature's idf (float32, as the
+        # graph would compute it), so a call does not rescale 2 x 20k x H weights.
+        self.word_idf = tf.Variable(words.idf, trainable=False, name="word_tfidf_idf")
+        self.word_kernel = tf.Variable(
+            words.kernel * words.idf[:, np.newaxis], name="word_tfidf_idf_kernel"
+        )
+        self.char_idf = tf.Variable(chars.idf, trainable=False, name="char_tfidf_idf")
+        self.char_kernel = tf.Variable(
+            chars.kernel * chars.idf[:, np.newaxis], name="char_tfidf_idf_kernel"
+        )
+        self.word_size, self.char_size = words.size, chars.size
+        self.hidden_bias = tf.Variable(hidden_bias, name="b1")
+        self.out_kernel = tf.Variable(out_kernel, name="w2")
+        self.out_bias = tf.Variable(out_bias, name="b2")
+        # One function for every slice and both signatures: the SavedModel stores its
+        # ops once (inlined copies made saved_model.pb 2 MB larger).
+        self._slice_fn = tf.function(
+            self._slice,
+            input_signature=[tf.TensorSpec([None], tf.string)],
+            autograph=False,
+        )
+
+    @classmethod
+    def from_keras(cls, model: keras.Model) -> _SparseGraph:
+        """The graph of a model from :func:`build_model`."""
         kernel = np.asarray(model.get_layer("hidden").kernel)
+        bags = []
         offset = 0
+        expected = {
+            "word_tfidf": ("lower_and_strip_punctuation", "whitespace"),
+            "char_tfidf": ("lower", "character"),
+        }
         for name in ("word_tfidf", "char_tfidf"):
             layer = model.get_layer(name)
-            vocab = layer.get_vocabulary()  # index 0 is "[UNK]" in tf_idf mode
             config = layer.get_config()
-            config.update(
-                output_mode="int",
-                ragged=True,
-                max_tokens=None,
-                pad_to_max_tokens=False,
-                vocabulary=None,
-                idf_weights=None,
-                name=f"{name}_ids",
-            )
-            ids = keras.layers.TextVectorization.from_config(config)
-            ids.set_vocabulary(vocab[1:])  # int mode: 0 = padding, 1 = "[UNK]", 2.. tokens
+            if (config["standardize"], config["split"]) != expected[name]:
+                raise ValueError(
+                    f"layer {name} must have standardize/split {expected[name]}; got "
+                    f"{(config['standardize'], config['split'])}"
+                )
+            vocab = layer.get_vocabulary()  # index 0 is "[UNK]" in tf_idf mode
             size = len(vocab)
-            self.bags.append(
-                (
-                    ids,
-                    tf.Variable(_idf_weights(layer), trainable=False, name=f"{name}_idf"),
-                    tf.Variable(kernel[offset : offset + size], name=f"{name}_kernel"),
-                    size,
+            bags.append(
+                _Bag(
+                    vocabulary=tuple(vocab[1:]),
+                    idf=_idf_weights(layer),
+                    kernel=kernel[offset : offset + size],
                 )
             )
             offset += size
         if offset != kernel.shape[0]:
             raise ValueError(f"hidden kernel has {kernel.shape[0]} rows; bags cover {offset}")
-        self.hidden_bias = tf.Variable(np.asarray(model.get_layer("hidden").bias), name="b1")
-        self.out_kernel = tf.Variable(np.asarray(model.get_layer("logits").kernel), name="w2")
-        self.out_bias = tf.Variable(np.asarray(model.get_layer("logits").bias), name="b2")
+        word_ngrams = model.get_layer("word_tfidf").get_config()["ngrams"]
+        if word_ngrams != 2:
+            raise ValueError(f"word_tfidf must use ngrams=2; got {word_ngrams}")
+        widths = model.get_layer("char_tfidf").get_config()["ngrams"]
+        return cls(
+            words=bags[0],
+            chars=bags[1],
+            char_widths=(widths,) if isinstance(widths, int) else widths,
+            hidden_bias=np.asarray(model.get_layer("hidden").bias),
+            out_kernel=np.asarray(model.get_layer("logits").kernel),
+            out_bias=np.asarray(model.get_layer("logits").bias),
+        )
+
+    @classmethod
+    def from_string_ngram_export(cls, path: Path, *, char_widths: Sequence[int]) -> _SparseGraph:
+        """The graph of a SavedModel written by the earlier string n-gram export.
+
+        That export (the bundled models up to commit 139d8a7) tracked, in this order,
+        ``b1``, ``w2``, ``b2`` and, per bag (words, then characters), a Keras
+        ``TextVectorization`` in int mode (ids ``2..`` = tf-idf index + 1), its idf
+        vector and its rows of the hidden kernel. Reading the weights back lets the
+        models be re-exported with this faster graph without retraining.
+        """
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        parts = list(loaded.parts)
+        names = [getattr(part, "name", "") for part in parts]
+        want = ["b1:0", "w2:0", "b2:0", "", "word_tfidf_idf:0", "word_tfidf_kernel:0"]
+        want += ["", "char_tfidf_idf:0", "char_tfidf_kernel:0"]
+        if names != want:
+            raise ValueError(f"{path} is not a string n-gram export: tracked {names}")
+
+        def bag(ids: Any, idf: Any, kernel: Any) -> _Bag:
+            table = ids._lookup_layer.lookup_table
+            keys, values = tf.raw_ops.LookupTableExportV2(
+                table_handle=table.resource_handle, Tkeys=tf.string, Tvalues=tf.int64
+            )
+            order = np.argsort(values.numpy())
+            index = values.numpy()[order] - 1
+            if not np.array_equal(index, np.arange(1, len(index) + 1)):
+                raise ValueError(f"{path}: vocabulary ids are not 2..{len(index) + 1}")
+            vocab = tuple(k.decode("utf-8") for k in keys.numpy()[order])
+            return _Bag(
+                vocabulary=vocab,
+                idf=np.asarray(idf, np.float32),
+                kernel=np.asarray(kernel, np.float32),
+            )
+
+        return cls(
+            words=bag(*parts[3:6]),
+            chars=bag(*parts[6:9]),
+            char_widths=char_widths,
+            hidden_bias=np.asarray(parts[0], np.float32),
+            out_kernel=np.asarray(parts[1], np.float32),
+            out_bias=np.asarray(parts[2], np.float32),
+        )
 
     def trackables(self) -> list[Any]:
         """Everything the SavedModel must hold."""
-        out: list[Any] = [self.hidden_bias, self.out_kernel, self.out_bias]
-        for ids, idf, kernel, _ in self.bags:
-            out += [ids, idf, kernel]
-        return out
+        return [
+            self.hidden_bias,
+            self.out_kernel,
+            self.out_bias,
+            self.word_table,
+            self.word_idf,
+            self.word_kernel,
+            self.char_table,
+            self.char_idf,
+            self.char_kernel,
+        ]
+
+    @staticmethod
+    def _row_ids(row_splits: Any, n_values: Any) -> Any:
+        """Row id of each value of a ragged tensor (cheaper than ``value_rowids``)."""
+        import tensorflow as tf
+
+        starts = row_splits[1:-1]
+        marks = tf.math.unsorted_segment_sum(
+            tf.ones_like(starts), starts, tf.cast(n_values, row_splits.dtype) + 1
+        )
+        return tf.cumsum(marks[:-1])
+
+    def _bag(self, pairs: Any, n: Any, size: int, idf: Any, kernel: Any) -> Any:
+        """Hidden-layer input ``[n, H]`` of one bag from its ``row * size + index`` pairs.
+
+        ``kernel`` holds the bag's hidden-kernel rows, each multiplied by its idf.
+        """
+        import tensorflow as tf
+
+        keys = tf.sort(pairs)
+        first = keys != tf.concat([[-1], keys], 0)[:-1]  # keys are >= 0
+        starts = tf.cast(tf.where(first)[:, 0], tf.int64)
+        unique = tf.gather(keys, starts)
+        counts = tf.concat([starts[1:], tf.shape(keys, out_type=tf.int64)], 0) - starts
+        key_rows, key_cols = unique // size, unique % size
+        col_idf = tf.gather(idf, key_cols)
+        values = tf.cast(counts, tf.float32) * col_idf
+        norms = tf.sqrt(tf.math.segment_sum(values * values, key_rows))
+        norms = tf.concat(
+            [norms, tf.zeros(tf.maximum(n - tf.shape(norms, out_type=tf.int64)[0], 0))], 0
+        )
+        scaled = kernel  # rows already multiplied by idf
+        summed = tf.sparse.segment_sum(scaled, key_cols, key_rows, num_segments=n)
+        repeated = tf.where(counts > 1)[:, 0]
+        extra = tf.math.unsorted_segment_sum(
+            tf.gather(scaled, tf.gather(key_cols, repeated))
+            * tf.cast(tf.gather(counts, repeated) - 1, tf.float32)[:, tf.newaxis],
+            tf.gather(key_rows, repeated),
+            n,
+        )
+        return (summed + extra) / tf.maximum(norms, 1e-12)[:, tf.newaxis]
+
+    def _words(self, lower: Any, n: Any) -> Any:
+        import tensorflow as tf
+
+        tokens = tf.strings.split(tf.strings.regex_replace(lower, _STRIP_PUNCTUATION, ""))
+        grams = tf.strings.ngrams(tokens, ngram_width=(1, 2), separator=" ")
+        index = self.word_table.lookup(grams.flat_values)
+        rows = self._row_ids(grams.row_splits, tf.shape(index, out_type=tf.int64)[0])
+        pairs = rows * self.word_size + index
+        return self._bag(pairs, n, self.word_size, *_read(self.word_idf, self.word_kernel))
+
+    def _chars(self, lower: Any, n: Any) -> Any:
+        import tensorflow as tf
+
+        points = tf.strings.unicode_decode(lower, "UTF-8")  # errors="replace", as Keras
+        flat = points.flat_values
+        total = tf.shape(flat, out_type=tf.int64)[0]
+        rows = self._row_ids(tf.cast(points.row_splits, tf.int64), total)
+        ends = tf.gather(tf.cast(points.row_splits, tf.int64)[1:], rows)
+        if self.n_alphabet:
+            at = tf.minimum(tf.searchsorted(self.alphabet, flat), self.n_alphabet - 1)
+            found = tf.gather(self.alphabet, at) == flat
+            codes = tf.where(found, tf.cast(at, tf.int64) + 1, tf.zeros_like(at, tf.int64))
+        else:
+            codes = tf.zeros_like(flat, tf.int64)
+        # Pad with width - 1 "unknown" codes so every n-gram key has one slot per
+        # character; an n-gram is kept when it ends inside its own row.
+        padded = tf.concat([codes, tf.zeros([self.char_widths[-1] - 1], tf.int64)], 0)
+        base_pairs = rows * self.char_size
+        room = ends - tf.range(total, dtype=tf.int64)  # characters left in the row
+        key = codes
+        known = codes > 0
+        pairs, keep = [], []
+        for width in range(2, self.char_widths[-1] + 1):
+            nxt = padded[width - 1 : width - 1 + total]
+            key = key * self.char_base + nxt
+            known = known & (nxt > 0)
+            if width in self.char_widths:
+                ids = tf.where(known, self.char_table.lookup(key), tf.zeros_like(key))
+                pairs.append(base_pairs + ids)
+                keep.append(room >= width)
+        return self._bag(
+            tf.boolean_mask(tf.concat(pairs, 0), tf.concat(keep, 0)),
+            n,
+            self.char_size,
+            *_read(self.char_idf, self.char_kernel),
+        )
+
+    def _slice(self, text: Any) -> Any:
+        import tensorflow as tf
+
+        n = tf.shape(text, out_type=tf.int64)[0]
+        lower = tf.strings.lower(text)
+        hidden = self.hidden_bias + self._words(lower, n) + self._chars(lower, n)
+        return tf.matmul(tf.nn.relu(hidden), self.out_kernel) + self.out_bias
 
     def logits(self, text: Any) -> Any:
         """Float32 logits ``[n, C]`` for a rank-1 string tensor (traced inside tf.function)."""
         import tensorflow as tf
 
-        n = tf.shape(text)[0]
-        hidden = tf.zeros([n, tf.shape(self.hidden_bias)[0]], tf.float32) + self.hidden_bias
-        for ids, idf, kernel, size in self.bags:
-            ragged = ids(text)
-            index = ragged.flat_values - 1  # tf_idf index (0 = "[UNK]")
-            rows = tf.cast(ragged.value_rowids(), tf.int64)
-            keys, position = tf.unique(rows * size + tf.cast(index, tf.int64))
-            counts = tf.math.unsorted_segment_sum(
-                tf.ones_like(position, tf.float32), position, tf.shape(keys)[0]
-            )
-            key_rows, key_cols = keys // size, keys % size
-            values = counts * tf.gather(idf, key_cols)
-            norms = tf.sqrt(tf.math.unsorted_segment_sum(values * values, key_rows, n))
-            values = values / tf.gather(tf.maximum(norms, 1e-12), key_rows)
-            hidden += tf.math.unsorted_segment_sum(
-                tf.gather(kernel, key_cols) * values[:, tf.newaxis], key_rows, n
-            )
-        return tf.matmul(tf.nn.relu(hidden), self.out_kernel) + self.out_bias
+        n = tf.shape(text, out_type=tf.int64)[0]
+        chunks = tf.maximum((n + _CHUNK_ROWS - 1) // _CHUNK_ROWS, 1)
+        n_classes = int(self.out_kernel.shape[1])
+        parts = tf.TensorArray(
+            tf.float32,
+            size=tf.cast(chunks, tf.int32),
+            infer_shape=False,
+            element_shape=tf.TensorShape([None, n_classes]),
+        )
+
+        def body(i: Any, parts: Any) -> tuple[Any, Any]:
+            lo = tf.cast(i, tf.int64) * n // chunks
+            hi = (tf.cast(i, tf.int64) + 1) * n // chunks
+            return i + 1, parts.write(i, self._slice_fn(text[lo:hi]))
+
+        _, parts = tf.while_loop(
+            lambda i, _: i < tf.cast(chunks, tf.int32),
+            body,
+            [tf.constant(0), parts],
+            parallel_iterations=_PARALLEL_CHUNKS,
+        )
+        return parts.concat()
 
 
 def export_saved_model(
@@ -673,9 +975,25 @@ def export_saved_model(
     if out_dir.exists():
         raise FileExistsError(f"export directory already exists: {out_dir}")
     labels = [str(label) for label in labels]
+    graph = _SparseGraph.from_keras(model)
+    serving_default, classification = _signatures(graph, labels=labels, task=task)
+    probe = [*check_texts, "", "   ", "zzzqx vvvkw", "Hello! How are you?", "a " * 300]
+    want = predict_logits(model, probe)
+    got = serving_default(tf.constant(probe))["logits"].numpy()
+    if not np.allclose(got, want, atol=1e-4, rtol=1e-4):
+        raise RuntimeError(
+            "exported graph disagrees with the Keras model: max |Δlogit| = "
+            f"{np.max(np.abs(got - want)):.3g}"
+        )
+    _write_saved_model(graph, out_dir, serving_default, classification)
+
+
+def _signatures(graph: _SparseGraph, *, labels: Sequence[str], task: Task) -> tuple[Any, Any]:
+    """The ``serving_default`` and ``classification`` tf.functions over ``graph``."""
+    import tensorflow as tf
+
     activation = tf.nn.softmax if task == "multi-class" else tf.math.sigmoid
-    class_names = tf.constant(labels, dtype=tf.string)
-    graph = _SparseGraph(model)
+    class_names = tf.constant(list(labels), dtype=tf.string)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
     def serving_default(text: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -691,14 +1009,13 @@ def export_saved_model(
         classes = tf.tile(class_names[tf.newaxis, :], [tf.shape(scores)[0], 1])
         return {"classes": classes, "scores": scores}
 
-    probe = [*check_texts, "", "   ", "zzzqx vvvkw", "Hello! How are you?", "a " * 300]
-    want = predict_logits(model, probe)
-    got = serving_default(tf.constant(probe))["logits"].numpy()
-    if not np.allclose(got, want, atol=1e-4, rtol=1e-4):
-        raise RuntimeError(
-            "exported graph disagrees with the Keras model: max |Δlogit| = "
-            f"{np.max(np.abs(got - want)):.3g}"
-        )
+    return serving_default, classification
+
+
+def _write_saved_model(
+    graph: _SparseGraph, out_dir: Path, serving_default: Any, classification: Any
+) -> None:
+    import tensorflow as tf
 
     # A plain tf.Module (not keras.export.ExportArchive, which stores every weight twice).
     module = tf.Module()
@@ -720,6 +1037,92 @@ def export_saved_model(
         tags="serve",
     )
     updater.save()
+    assets = Path(out_dir) / "assets"
+    if assets.is_dir() and not any(assets.iterdir()):
+        assets.rmdir()  # written empty by the tables; git would not keep it anyway
+
+
+#: Largest score difference :func:`reexport_string_ngram_model` accepts (old vs new export).
+REEXPORT_TOLERANCE = 1e-6
+
+
+def reexport_string_ngram_model(
+    model_dir: Path,
+    out_dir: Path,
+    *,
+    check_texts: Sequence[str] = (),
+    note: str = "",
+) -> dict[str, Any]:
+    """Re-export a bundled model from the string n-gram export to the current graph.
+
+    No retraining: the vocabularies, idf vectors and weights are read back from the
+    SavedModel in ``model_dir`` (see :meth:`_SparseGraph.from_string_ngram_export`),
+    written to ``out_dir`` with the same signatures, and the card is copied with its
+    ``size_bytes`` updated and ``training.reexport`` recording ``note``. The new
+    ``serving_default`` must give the old one's scores within
+    :data:`REEXPORT_TOLERANCE` on ``check_texts``, the card's examples and a few edge
+    cases (empty, whitespace, unknown characters, a long repeated text).
+
+    Parameters
+    ----------
+    model_dir : Path
+        A model directory (SavedModel + ``model_card.json``) of the earlier export.
+    out_dir : Path
+        Created (must not exist yet).
+    check_texts : sequence of str
+        Extra texts for the equality check (e.g. a test split).
+    note : str
+        Written into the card (``training.reexport.note``).
+
+    Returns
+    -------
+    dict
+        The new card (also written to ``out_dir / model_card.json``).
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` exists.
+    ValueError
+        ``model_dir`` is not a string n-gram export.
+    RuntimeError
+        The new scores differ from the old ones by more than the tolerance.
+    """
+    import tensorflow as tf
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    if out_dir.exists():
+        raise FileExistsError(f"export directory already exists: {out_dir}")
+    card = json.loads((model_dir / CARD_FILENAME).read_text(encoding="utf-8"))
+    widths = card["training"]["config"]["char_ngrams"]
+    graph = _SparseGraph.from_string_ngram_export(model_dir, char_widths=widths)
+    serving_default, classification = _signatures(graph, labels=card["labels"], task=card["task"])
+    old = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+    probe = [*check_texts, *card.get("examples", [])]
+    probe += ["", "   ", "zzzqx vvvkw \u00e9\u00e8 \U0001f600", "a " * 300, "card " * 1000]
+    worst = 0.0
+    for i in range(0, len(probe), 1024):
+        chunk = tf.constant(probe[i : i + 1024])
+        diff = serving_default(chunk)["scores"].numpy() - old(text=chunk)["scores"].numpy()
+        worst = max(worst, float(np.max(np.abs(diff))))
+    if worst > REEXPORT_TOLERANCE:
+        raise RuntimeError(
+            f"re-exported graph disagrees with {model_dir}: max |Δscore| = {worst:.3g} "
+            f"(tolerance {REEXPORT_TOLERANCE:g})"
+        )
+    _write_saved_model(graph, out_dir, serving_default, classification)
+    card["size_bytes"] = _dir_bytes(out_dir)
+    card["training"]["reexport"] = {
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "note": note,
+        "checked_texts": len(probe),
+        "max_abs_score_diff": worst,
+        "tensorflow": _versions(),
+    }
+    (out_dir / CARD_FILENAME).write_text(
+        json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return card
 
 
 def _dir_bytes(path: Path) -> int:
