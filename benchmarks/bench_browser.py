@@ -13,7 +13,9 @@ key (one step to the right), many times:
 Latency is measured inside the page: from the ``keydown`` event to the last change the
 rerun made to the page (last WebSocket message or DOM mutation, once Streamlit reports the
 script run finished and nothing has changed for 250 ms). The slider's new value is checked
-on the page. Bytes are what the server sent over the WebSocket for that rerun.
+on the page. Bytes are what the server sent over the WebSocket for that rerun. The time of
+the last message splits each move into the rerun (key handling, script, transfer) and the
+browser's drawing of what arrived (React, layout, the data grids' redraw).
 
 The floor: a three-line Streamlit app (a slider and the value it shows) started in the
 same run and driven through Streamlit's own protocol (``_st_client.py``): the cheapest
@@ -136,12 +138,13 @@ def floor_ms(moves: int) -> list[float]:
     return out
 
 
-def slider_moves(page: Any, label: str, moves: int) -> tuple[list[float], list[int]]:
-    """Latency (ms) and bytes received of ``moves`` one-step moves of the slider ``label``."""
+def slider_moves(page: Any, label: str, moves: int) -> tuple[list[float], list[int], list[float]]:
+    """Latency (ms), bytes received and last-message time (ms after the key) of ``moves``
+    one-step moves of the slider ``label``."""
     slider = page.locator('[data-testid="stSlider"]').filter(has_text=label).first
     thumb = slider.locator('input[type="range"]').first
     thumb.focus()
-    times, sizes = [], []
+    times, sizes, last_message = [], [], []
     for i in range(moves + 2):  # two warm-up moves
         before = thumb.get_attribute("aria-valuetext")
         page.evaluate("() => { window.__t0 = null; window.__ws.bytes = 0; }")
@@ -156,7 +159,8 @@ def slider_moves(page: Any, label: str, moves: int) -> tuple[list[float], list[i
         if i >= 2:
             times.append(float(ms))
             sizes.append(int(page.evaluate("() => window.__ws.bytes")))
-    return times, sizes
+            last_message.append(float(page.evaluate("() => window.__ws.last - window.__t0")))
+    return times, sizes, last_message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             page = context.new_page()
             page.goto(f"{server.url}/{path}")
             wait_idle(page, timeout=600_000)  # a fresh split is scored once (minutes)
-            times, sizes = slider_moves(page, label, args.moves)
+            times, sizes, last_message = slider_moves(page, label, args.moves)
             median = statistics.median(times)
             p90 = sorted(times)[int(0.9 * (len(times) - 1))]
             goal = GOALS_MS[name]
@@ -199,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{median / floor:4.1f}x the floor; goal <= {goal:.0f} ms: {verdict}); "
                 f"sent per rerun median {statistics.median(sizes) / 1024:.1f} KiB "
                 f"(max {max(sizes) / 1024:.1f} KiB)"
+            )
+            # where the time goes: until the server's last message (key handling, the
+            # rerun, the transfer), then the browser drawing what arrived
+            server_done = statistics.median(last_message)
+            print(
+                f"{'':<10} last message at {server_done:6.1f} ms, then "
+                f"{median - server_done:6.1f} ms of drawing in the browser (medians)"
             )
             context.close()
         browser.close()
