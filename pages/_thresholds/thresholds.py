@@ -30,8 +30,7 @@ def _on_editor(state: dict[str, Any], key: str) -> None:
 def _on_slider(state: dict[str, Any], key: str, index: int) -> None:
     state["thr"][index] = float(st.session_state[key])
     mark_changed(state)
-    state["ver"] -= 1  # keep the slider's identity; the editor follows via "edver"
-    state["edver"] = state.get("edver", 0) + 1
+    state["ver"] -= 1  # keep the slider's and the editor's identity
 
 
 def _on_reject(state: dict[str, Any], key: str) -> None:
@@ -64,7 +63,10 @@ def threshold_controls(t: Tuning) -> int:
     state, ns, ev, labels = t.state, t.ns, t.ev, t.labels
     left, right = st.columns([2, 3])
     with left:
-        editor_key = f"{ns}.editor.{state['ver']}.{state.get('edver', 0)}"
+        # a slider move keeps this key (the editor shows the new data in place; a new key
+        # rebuilt the whole grid in the browser, ~300 ms a move); an edit, an optimiser
+        # run, Reset or an import change "ver" and so start a fresh editor
+        editor_key = f"{ns}.editor.{state['ver']}"
         off = t.thr == np.inf
         st.data_editor(
             pd.DataFrame(
