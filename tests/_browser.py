@@ -32,7 +32,26 @@ def wait_idle(page, timeout: float = 60_000) -> None:  # type: ignore[no-untyped
     )
     # widgets render from lazily loaded JS chunks: wait until those requests are done
     page.wait_for_load_state("networkidle", timeout=timeout)
+    # The script state says "notRunning" as soon as the last message arrived; on two busy
+    # cores the browser can still be drawing the elements for a second after that (a
+    # linked text showed an empty box, then its value). Wait until the page's main thread
+    # has been idle twice, 300 ms apart, and the DOM stopped changing in between.
+    page.wait_for_function(_SETTLED_JS, timeout=timeout, polling=100)
     page.wait_for_timeout(300)
+
+
+# True once the DOM has not changed for 300 ms, seen from an idle callback (installs a
+# MutationObserver on first use).
+_SETTLED_JS = """() => {
+  if (!window.__clsLastMutation) {
+    window.__clsLastMutation = performance.now();
+    new MutationObserver(() => { window.__clsLastMutation = performance.now(); })
+      .observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    return false;
+  }
+  return new Promise((resolve) => requestIdleCallback(
+    () => resolve(performance.now() - window.__clsLastMutation > 300), {timeout: 1000}));
+}"""
 
 
 def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ def _assert_no_exception(page) -> None:  # type: ignore[no-untyped-def]
 def test_playground_scores_url_text_and_reject_threshold_abstains(app_url, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/?model=banking77&text=I+lost+my+card")
     wait_idle(page)
-    assert page.locator("textarea").first.input_value() == "I lost my card"
+    expect(page.locator("textarea").first).to_have_value("I lost my card")
     assert _headline(page) == "Predicted class: lost_or_stolen_card"
     page.wait_for_selector('[data-testid="stVegaLiteChart"]')
     shot(page, "playground-banking77")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import wait_idle
 
@@ -23,7 +24,7 @@ def test_hostile_text_parameter_is_text_not_html(app_url, page, payload: str) ->
     query = urllib.parse.urlencode({"model": "banking77", "text": payload})
     page.goto(f"{app_url}/?{query}")
     wait_idle(page)
-    assert page.locator("textarea").first.input_value() == payload
+    expect(page.locator("textarea").first).to_have_value(payload)
     assert page.evaluate("() => window.__xss") is None
     # no element the payload would have created exists in the app
     main = page.locator('[data-testid="stMain"]')
