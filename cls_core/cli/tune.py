@@ -19,7 +19,7 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cls_core.cli._files import (
     STDIN,
@@ -269,27 +269,9 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
 
 def _evaluate_on(args: argparse.Namespace, data: Any, result: Any, out: Path) -> dict[str, Any]:
     """The tuned thresholds measured on ``--eval-on`` (same labels and task); printed too."""
-    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
     from cls_core.evaluation.thresholds import evaluated_on
 
-    check_not_input(out, args.eval_on)
-    try:
-        other = load_scores(
-            read_input(args.eval_on, limit=max_bytes()),
-            name=input_name(args.eval_on),
-            truth_column=args.truth_column,
-            task=data.task,
-            score_kind=args.scores_are,
-            on_unknown="drop" if args.drop_unknown else "error",
-            on_invalid="error",
-        )
-    except EvalDataError as exc:
-        raise CliError(f"--eval-on: {exc}") from None
-    if tuple(other.labels) != tuple(data.labels):
-        raise CliError(
-            f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}…; the "
-            f"tuned file has {list(data.labels)[:8]}… (same labels, same order expected)"
-        )
+    other = _load_eval_on(args, data, out, task=data.task)
     metrics = other.evaluation().metrics_at(
         result.metrics.thresholds, reject_threshold=result.metrics.reject_threshold
     )
@@ -361,26 +343,8 @@ def _binary_evaluate_on(
 ) -> dict[str, Any]:
     """The tuned binary threshold measured on ``--eval-on`` (same two labels); printed too."""
     from cls_core.evaluation.binary import binary_evaluated_on, build_binary_evaluation
-    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
 
-    check_not_input(out, args.eval_on)
-    try:
-        other = load_scores(
-            read_input(args.eval_on, limit=max_bytes()),
-            name=input_name(args.eval_on),
-            truth_column=args.truth_column,
-            task="multi-class",
-            score_kind=args.scores_are,
-            on_unknown="drop" if args.drop_unknown else "error",
-            on_invalid="error",
-        )
-    except EvalDataError as exc:
-        raise CliError(f"--eval-on: {exc}") from None
-    if tuple(other.labels) != tuple(data.labels):
-        raise CliError(
-            f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}; the "
-            f"tuned file has {list(data.labels)} (same labels, same order expected)"
-        )
+    other = _load_eval_on(args, data, out, task="multi-class")
     if other.truth.ids is None:  # load_scores was asked for multi-class truth
         raise CliError(f"--eval-on {args.eval_on!r}: expected one truth label per row")
     bev = build_binary_evaluation(other.scores, other.truth.ids, labels=other.labels)
@@ -406,6 +370,33 @@ def _stored_meta(raw: bytes, key: bytes) -> str | None:
         return None
     stored = meta.get(key)
     return stored.decode("utf-8", errors="replace") if stored else None
+
+
+def _load_eval_on(
+    args: argparse.Namespace, data: Any, out: Path, *, task: Literal["multi-class", "multi-label"]
+) -> Any:
+    """The ``--eval-on`` scores file, read like the tuned one and checked to have its labels."""
+    from cls_core.evaluation.evaldata import EvalDataError, load_scores, max_bytes
+
+    check_not_input(out, args.eval_on)
+    try:
+        other = load_scores(
+            read_input(args.eval_on, limit=max_bytes()),
+            name=input_name(args.eval_on),
+            truth_column=args.truth_column,
+            task=task,
+            score_kind=args.scores_are,
+            on_unknown="drop" if args.drop_unknown else "error",
+            on_invalid="error",
+        )
+    except EvalDataError as exc:
+        raise CliError(f"--eval-on: {exc}") from None
+    if tuple(other.labels) != tuple(data.labels):
+        raise CliError(
+            f"--eval-on {args.eval_on!r} has score columns {list(other.labels)[:8]}; the "
+            f"tuned file has {list(data.labels)[:8]} (same labels, same order expected)"
+        )
+    return other
 
 
 def _stored_model(raw: bytes) -> str | None:

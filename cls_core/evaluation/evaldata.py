@@ -563,6 +563,29 @@ def read_table(source: Source, *, name: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def text_chunk_reader(source: Any, fmt: str, chunk_rows: int, **options: Any) -> Any:
+    """The pandas chunk reader for a CSV, TSV or JSON lines ``source``, as every reader here parses.
+
+    Cells are text unless they look like numbers (no NA guessing: an empty cell is ``""``),
+    floats are parsed exactly (``precise_float``), quotes are text in TSV. ``options`` go to
+    the pandas reader (e.g. ``encoding``). The Beam pipelines read shards through it too, so
+    a file reads the same in process and on a runner.
+    """
+    if fmt == "jsonl":
+        return pd.read_json(
+            source, lines=True, dtype=False, precise_float=True, chunksize=chunk_rows, **options
+        )
+    return pd.read_csv(
+        source,
+        sep="," if fmt == "csv" else "\t",
+        keep_default_na=False,
+        na_values=[],
+        chunksize=chunk_rows,
+        quoting=3 if fmt == "tsv" else 0,  # TSV: quotes are text
+        **options,
+    )
+
+
 def iter_table_chunks(
     source: str | Path, *, chunk_rows: int = 10_000, name: str | None = None
 ) -> tuple[FileFormat, int | None, Iterator[pd.DataFrame]]:
@@ -607,19 +630,7 @@ def iter_table_chunks(
 
     def text_chunks() -> Iterator[pd.DataFrame]:
         try:
-            if fmt == "jsonl":
-                reader: Any = pd.read_json(
-                    source, lines=True, dtype=False, precise_float=True, chunksize=chunk_rows
-                )
-            else:
-                reader = pd.read_csv(
-                    source,
-                    sep="," if fmt == "csv" else "\t",
-                    keep_default_na=False,
-                    na_values=[],
-                    chunksize=chunk_rows,
-                    quoting=3 if fmt == "tsv" else 0,
-                )
+            reader = text_chunk_reader(source, fmt, chunk_rows)
             with reader:
                 for chunk in reader:
                     chunk.columns = [str(c) for c in chunk.columns]

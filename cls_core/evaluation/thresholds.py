@@ -877,6 +877,25 @@ class TuneResult:
     warnings: tuple[str, ...]
 
 
+def selection_warnings(
+    selection: ThresholdSelection, objective: Objective, *, min_tp: int
+) -> list[str]:
+    """What ``tune`` warns about per-class choices: minimum support unmet, target unreachable."""
+    warnings_: list[str] = []
+    for choice in selection.choices:
+        if not choice.min_tp_met and choice.support > 0:
+            warnings_.append(
+                f"class {choice.label!r} has {choice.support} positives, fewer than the "
+                f"minimum support of {min_tp} true positives: chosen without it"
+            )
+        if not choice.feasible and choice.support > 0:
+            warnings_.append(
+                f"class {choice.label!r}: no threshold reaches {objective}; "
+                f"took the closest (precision {choice.precision:.3f}, recall {choice.recall:.3f})"
+            )
+    return warnings_
+
+
 def tune(
     evaluation: Evaluation,
     objective: Objective | str = "f1",
@@ -924,17 +943,7 @@ def tune(
     if obj.per_class:
         selection = choose_thresholds(evaluation.sweep, obj, min_tp=min_tp)
         thresholds = selection.thresholds
-        for choice in selection.choices:
-            if not choice.min_tp_met and choice.support > 0:
-                warnings_.append(
-                    f"class {choice.label!r} has {choice.support} positives, fewer than the "
-                    f"minimum support of {min_tp} true positives: chosen without it"
-                )
-            if not choice.feasible and choice.support > 0:
-                warnings_.append(
-                    f"class {choice.label!r}: no threshold reaches {obj}; "
-                    f"took the closest (precision {choice.precision:.3f}, recall {choice.recall:.3f})"
-                )
+        warnings_.extend(selection_warnings(selection, obj, min_tp=min_tp))
     else:
         if evaluation.task != "multi-class":
             raise ValueError(

@@ -36,6 +36,7 @@ import pandas as pd
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from cls_core.evaluation.evaldata import text_chunk_reader
 from cls_core.preview import preview, preview_list
 
 __all__ = [
@@ -371,20 +372,8 @@ def _chunks(
                 yield table.to_pandas()
         return
     with _open(path) as fh:
-        if fmt == "jsonl":
-            reader: Any = pd.read_json(
-                fh, lines=True, dtype=False, precise_float=True, chunksize=chunk_rows
-            )
-        else:
-            reader = pd.read_csv(
-                fh,
-                sep="," if fmt == "csv" else "\t",
-                keep_default_na=False,
-                na_values=[],
-                chunksize=chunk_rows,
-                quoting=3 if fmt == "tsv" else 0,  # TSV: quotes are text
-                encoding="utf-8",
-            )
+        options = {} if fmt == "jsonl" else {"encoding": "utf-8"}
+        reader = text_chunk_reader(fh, fmt, chunk_rows, **options)
         with reader:
             for chunk in reader:
                 chunk.columns = [str(c) for c in chunk.columns]

@@ -61,6 +61,7 @@ from cls_core.evaluation.thresholds import (
     choose_thresholds_from_curves,
     few_positive_warnings,
     parse_objective,
+    selection_warnings,
     thresholds_file,
 )
 from cls_core.paths import atomic_output
@@ -829,17 +830,7 @@ def tune_from_histogram(
             top_scores=top,
         )
         thresholds = selection.thresholds
-        for choice in selection.choices:
-            if not choice.min_tp_met and choice.support > 0:
-                warnings_.append(
-                    f"class {choice.label!r} has {choice.support} positives, fewer than the "
-                    f"minimum support of {min_tp} true positives: chosen without it"
-                )
-            if not choice.feasible and choice.support > 0:
-                warnings_.append(
-                    f"class {choice.label!r}: no threshold reaches {objective}; took the "
-                    f"closest (precision {choice.precision:.3f}, recall {choice.recall:.3f})"
-                )
+        warnings_.extend(selection_warnings(selection, objective, min_tp=min_tp))
         effective = np.asarray(thresholds, dtype=np.float64)
     else:
         if task != "multi-class":

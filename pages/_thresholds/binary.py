@@ -30,6 +30,7 @@ from cls_core.views import charts
 from cls_core.views.formatting import THRESHOLD_FORMAT, escape_markdown
 from pages._decision_ui import savedmodel_export_section
 from pages._shared import show_chart
+from pages._thresholds.export import download_thresholds
 
 #: Objectives offered for the positive class (the binary rule never abstains).
 OBJECTIVES = ("f1", "precision>=0.9", "recall>=0.9", "fbeta:0.5", "fbeta:2", "cost:fp=1,fn=5")
@@ -237,18 +238,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
     doc_text = json.dumps(doc.to_dict(), indent=2, allow_nan=False) + "\n"
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button(
-            "thresholds.json",
-            doc_text,
-            file_name="thresholds.json",
-            mime="application/json",
-            type="primary",
-            icon=":material/download:",
-            key=f"{ns}.json",
-            on_click="ignore",
-        )
-        with st.expander("Preview thresholds.json"):
-            st.code(doc_text, language="json", height=300)
+        download_thresholds(ns, doc_text)
     with c2:
         import_key = f"{ns}.import"
         st.file_uploader(

@@ -45,6 +45,22 @@ def _without_model(params: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in params.items() if key != "model"}
 
 
+def download_thresholds(ns: str, doc_text: str) -> None:
+    """The thresholds.json download button and its preview (multi-class, multi-label, binary)."""
+    st.download_button(
+        "thresholds.json",
+        doc_text,
+        file_name="thresholds.json",
+        mime="application/json",
+        type="primary",
+        icon=":material/download:",
+        key=f"{ns}.json",
+        on_click="ignore",
+    )
+    with st.expander("Preview thresholds.json"):
+        st.code(doc_text, language="json", height=300)
+
+
 def export_section(t: Tuning, metrics: Any) -> None:
     """Section 9 (below its title): thresholds.json, import, and the Playground link."""
     ns, card, labels = t.ns, t.card, t.labels
@@ -57,18 +73,7 @@ def export_section(t: Tuning, metrics: Any) -> None:
     )
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button(
-            "thresholds.json",
-            doc_text,
-            file_name="thresholds.json",
-            mime="application/json",
-            type="primary",
-            icon=":material/download:",
-            key=f"{ns}.json",
-            on_click="ignore",
-        )
-        with st.expander("Preview thresholds.json"):
-            st.code(doc_text, language="json", height=300)
+        download_thresholds(ns, doc_text)
     with c2:
         import_key = f"{ns}.import"
         st.file_uploader(
