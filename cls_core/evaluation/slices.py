@@ -4,9 +4,11 @@ A *slicing* assigns every evaluation row to one named group (or to none):
 
 - :func:`length_slices`: word-count bins (preset 1–5, 6–10, 11–20, 21+ words);
 - :func:`pattern_slices`: rows whose text contains a keyword, or matches a regular
-  expression, against the rest. Patterns come from users, so they run under the
-  third-party ``regex`` engine with a total time budget: a catastrophic pattern
-  (``(a|aa)+$``) is stopped and reported instead of hanging the server;
+  expression, against the rest. Patterns come from users, so they run under RE2
+  (``google-re2``): matching time is linear in the text for every pattern, so a
+  catastrophic pattern for a backtracking engine (``(a+)+$`` on ``"aaaa…b"``) cannot hang
+  the server; the compiled program is capped at :data:`PATTERN_MEMORY` bytes and the
+  matching of all texts at :data:`PATTERN_SECONDS` seconds;
 - :func:`column_slices`: any extra column of an uploaded file, categorical (most frequent
   values, the rest as "other") or numeric (quantile bins).
 
@@ -39,6 +41,7 @@ from cls_core.evaluation.thresholds import choose_thresholds, parse_objective
 __all__ = [
     "LENGTH_EDGES",
     "MAX_PATTERN_CHARS",
+    "PATTERN_MEMORY",
     "PATTERN_SECONDS",
     "Slicing",
     "column_slices",
@@ -54,6 +57,8 @@ LENGTH_EDGES: Final = (5, 10, 20)
 MAX_PATTERN_CHARS: Final = 200
 #: Time budget for matching one pattern against every text.
 PATTERN_SECONDS: Final = 2.0
+#: Memory budget of one compiled pattern (RE2's ``max_mem``): a bigger one is refused.
+PATTERN_MEMORY: Final = 8 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,18 +124,19 @@ def pattern_slices(
     ----------
     texts : sequence of str
     pattern : str
-        A keyword (plain substring) or a regular expression (``regex`` module syntax,
-        a superset of Python's ``re``).
+        A keyword (plain substring) or a regular expression in RE2 syntax (Python's ``re``
+        without backreferences and lookaround; ``\\b`` and ``\\w`` are ASCII).
     kind : "keyword" or "regex"
     seconds : float
-        Total time budget for matching every text.
+        Total time budget for matching every text (RE2 is linear in each text's length,
+        so only a very large data set can reach it).
 
     Raises
     ------
     ValueError
-        Empty or too long pattern, a pattern that does not compile (with the engine's
-        reason and position), or matching that took longer than ``seconds`` (a pattern
-        with catastrophic backtracking).
+        Empty or too long pattern, a pattern that does not compile (with RE2's reason),
+        a compiled pattern over :data:`PATTERN_MEMORY`, or matching that took longer
+        than ``seconds``.
     """
     if not pattern:
         raise ValueError("the pattern is empty: type a keyword or a regular expression")
@@ -144,27 +150,17 @@ def pattern_slices(
         hits = np.fromiter((needle in t.casefold() for t in values), dtype=bool, count=len(values))
         name = f"contains “{pattern}”"
     elif kind == "regex":
-        import regex
-
-        try:
-            compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION1)
-        except regex.error as exc:
-            where = f" at position {exc.pos}" if getattr(exc, "pos", None) is not None else ""
-            raise ValueError(f"bad regular expression{where}: {exc.msg}") from None
+        compiled = _compile_re2(pattern)
         deadline = time.monotonic() + seconds
         hits = np.zeros(len(values), dtype=bool)
         for i, text in enumerate(values):
-            remaining = deadline - time.monotonic()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                hits[i] = compiled.search(text, timeout=remaining) is not None
-            except TimeoutError:
+            if i % 256 == 0 and time.monotonic() > deadline:
                 raise ValueError(
-                    f"the regular expression took more than {seconds:g} s on {i + 1:,} of "
-                    f"{len(values):,} texts and was stopped (nested repetition such as "
-                    "“(a|aa)+” backtracks exponentially): simplify it"
-                ) from None
+                    f"matching the regular expression took more than {seconds:g} s "
+                    f"({i:,} of {len(values):,} texts) and was stopped: use a simpler "
+                    "pattern or a keyword"
+                )
+            hits[i] = compiled.search(text) is not None
         name = f"matches /{pattern}/"
     else:
         raise ValueError(f"`kind` must be 'keyword' or 'regex'; got {kind!r}")
@@ -173,6 +169,32 @@ def pattern_slices(
         groups=("matches", "does not match"),
         assignment=np.where(hits, 0, 1).astype(np.int64),
     )
+
+
+def _compile_re2(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (case-insensitive), or a ValueError saying why not."""
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # the reason goes into the ValueError, not to stderr
+    options.max_mem = PATTERN_MEMORY
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "does not compile"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        if "pattern too large" in reason:
+            raise ValueError(
+                "the regular expression is too large: compiled, it needs more than "
+                f"{PATTERN_MEMORY >> 20} MiB (large counted repetitions such as "
+                "“\\w{1000}” multiply its size): make it smaller"
+            ) from None
+        hint = ""
+        if "perl operator" in reason or "escape sequence: \\" in reason:
+            hint = " (lookaround and backreferences are not supported: RE2 syntax)"
+        raise ValueError(f"bad regular expression: {reason}{hint}") from None
 
 
 def column_slices(
