@@ -361,6 +361,48 @@ def test_errors_command_label_issues(scores_file: Path, tmp_path: Path) -> None:
     assert list(written.columns) == ["rank", "row", "text", "reason", "label_quality"]
 
 
+class _ScoresAsModel:
+    """A stand-in model whose scores for a text are that text's row of a scores table."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.labels = LABELS5
+        self.card = type("Card", (), {"task": "multi-label"})()
+        self._by_text = dict(zip(frame["text"], frame[list(LABELS5)].to_numpy(), strict=True))
+
+    def predict(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        # float64: the very values the scores file holds (a float32 round trip would move
+        # a score sitting exactly on the tuned threshold to the other side)
+        scores = np.array([self._by_text[t] for t in texts], dtype=np.float64)
+        return type("Prediction", (), {"scores": scores, "logits": scores})()
+
+
+def test_errors_command_on_labelled_texts_equals_the_scores_file(
+    scores_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FILE of texts + labels with --model: the same rows as the scores file of that model."""
+    import sys
+    import types
+
+    data = pd.read_csv(scores_file)
+    registry = types.ModuleType("cls_core.modelio.registry")
+    registry.load_model = lambda name: _ScoresAsModel(data)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cls_core.modelio.registry", registry)
+    labelled = tmp_path / "labelled.csv"
+    data[["text", "label"]].to_csv(labelled, index=False)
+    thresholds = tmp_path / "t.json"
+    assert main(["tune", str(scores_file), "--out", str(thresholds)]) == 0
+    for kind in ("fp", "fn"):
+        from_scores, from_texts = tmp_path / f"s_{kind}.csv", tmp_path / f"t_{kind}.csv"
+        common = ["--thresholds", str(thresholds), "--class", "fear", "--kind", kind]
+        assert main(["errors", str(scores_file), *common, "--out", str(from_scores)]) == 0
+        assert (
+            main(["errors", str(labelled), "--model", "m", *common, "--out", str(from_texts)]) == 0
+        )
+        a, b = pd.read_csv(from_scores), pd.read_csv(from_texts)
+        assert len(a) > 0 and set(a["outcome"]) == {kind.upper()}
+        pd.testing.assert_frame_equal(a, b)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
