@@ -479,6 +479,41 @@ def test_compare_systems_deltas_equal_the_metrics_difference_and_intervals_cover
         assert result.improved + result.worsened <= len(result.changed_rows)
 
 
+def test_compare_two_models_on_the_same_rows_uses_paired_resamples() -> None:
+    """Two models (other scores, same truth) that disagree on a handful of rows: the paired
+    interval of Δ micro F1 is as narrow as those rows allow, far narrower than resampling
+    the two systems independently (which a paired bootstrap must not do)."""
+    from cls_core.evaluation.compare import System, compare_systems
+
+    ev_a = _multilabel(n=2000, seed=3)
+    scores_b = ev_a.scores.copy()
+    flip = np.arange(0, 2000, 400)  # 5 rows: model B misses every label there
+    scores_b[flip] = 0.0
+    ev_b = build_evaluation(scores_b, ev_a.truth, labels=LABELS5, task="multi-label")
+    a = System(name="model A", evaluation=ev_a, thresholds=np.full(5, 0.5))
+    b = System(name="model B", evaluation=ev_b, thresholds=np.full(5, 0.5))
+    result = compare_systems(a, b, bootstrap=400, seed=2)
+    ma, mb = ev_a.metrics_at(np.full(5, 0.5)), ev_b.metrics_at(np.full(5, 0.5))
+    table = result.table.set_index("class")
+    np.testing.assert_allclose(table["Δ precision"].iloc[:5], mb.precision - ma.precision)
+    assert table.loc["micro", "Δ f1"] == pytest.approx(mb.micro.f1 - ma.micro.f1)
+    fired_a, fired_b = ev_a.predicted(np.full(5, 0.5)), ev_b.predicted(np.full(5, 0.5))
+    assert set(result.changed_rows.tolist()) == set(
+        np.flatnonzero((fired_a != fired_b).any(axis=1)).tolist()
+    ) and set(result.changed_rows.tolist()) <= set(flip.tolist())
+    paired = table.loc["micro", "Δ f1 high"] - table.loc["micro", "Δ f1 low"]
+    rng = np.random.default_rng(2)
+    unpaired = []
+    for _ in range(400):
+        ia, ib = rng.integers(0, 2000, 2000), rng.integers(0, 2000, 2000)
+        fa_, ta_ = fired_a[ia], ev_a.truth[ia]
+        fb_, tb_ = fired_b[ib], ev_a.truth[ib]
+        f1 = [2 * (f & t).sum() / (f.sum() + t.sum()) for f, t in ((fa_, ta_), (fb_, tb_))]
+        unpaired.append(f1[1] - f1[0])
+    width = np.quantile(unpaired, 0.975) - np.quantile(unpaired, 0.025)
+    assert 0 < paired < width / 5
+
+
 def test_compare_identical_systems_have_zero_width_intervals() -> None:
     from cls_core.evaluation.compare import System, compare_systems
 
