@@ -1,9 +1,11 @@
 """Classifier Output Explorer core: how logits become scores, scores become labels, and
 outputs become TensorFlow's classification SignatureDef.
 
-Pure Python + numpy; never imports streamlit. TensorFlow is imported lazily, only inside the
-functions that touch models or protos (``export_output``, ``models``, ``serving``,
-``training``), so ``import cls_core`` stays fast.
+Pure Python + numpy; never imports streamlit. Parts: ``scoring``, ``evaluation``, ``views``,
+``modelio``, ``pipelines`` (Apache Beam) and ``cli`` (see docs/architecture.md). TensorFlow
+is imported lazily, only inside the functions that touch models or protos
+(``modelio``, and ``scoring.export_output``'s SignatureDef), so ``import cls_core`` stays
+fast.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def _progress(message: str) -> None:
+    """Training progress goes to stderr, like every command's (results go to files)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -63,6 +69,7 @@ def _run(args: argparse.Namespace) -> int:
             out_dir=Path(args.out),
             seed=args.seed,
             command=_command(args),
+            log=_progress,
         )
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from exc
