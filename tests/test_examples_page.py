@@ -191,3 +191,137 @@ def test_signature_page_takes_the_text_of_a_link() -> None:
     assert not at.exception, [e.value for e in at.exception]
     box = next(t for t in at.text_input if t.label == "Text for the round trip")
     assert box.value == "The train was late again, I am furious."
+
+
+def test_the_examples_list_follows_a_threshold_move_and_pages_on_the_server() -> None:
+    """Examples of one class: a slider move changes the list (and only it is computed);
+    page 2 continues page 1's order; 'distance to the threshold' sorts by |margin|."""
+    at = _tuning_page_on_demo_set("ekman")
+    at = _view(at, "Examples")
+    assert not any("change decision" in m.value for m in at.markdown)  # Compare not run
+    slider = next(s for s in at.slider if s.label.startswith("Threshold for"))
+    focus = slider.label.removeprefix("Threshold for ")
+    labels = list_models().get("ekman").labels  # type: ignore[union-attr]
+    assert labels[_widget(at.selectbox, ".ex.class").value] == focus  # the inspected class
+    _widget(at.multiselect, ".ex.outcomes").set_value(["tp", "fp"]).run()
+
+    def caption() -> str:
+        return next(c.value for c in at.caption if "matching rows" in c.value)
+
+    before = caption()
+    low = at.dataframe[-1].value
+    slider.set_value(0.05).run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = caption()
+    assert "at threshold 0.0500" in after and after != before
+    slider = next(s for s in at.slider if s.label.startswith("Threshold for"))
+    slider.set_value(0.9).run()
+    high = at.dataframe[-1].value
+    assert "at threshold 0.9000" in caption()
+    assert (high["score"] >= 0.9).all() and set(high["fired"]) == {focus}
+    assert len(high) <= len(low) or not low["score"].ge(0.9).all()
+
+    _widget(at.multiselect, ".ex.outcomes").set_value([]).run()  # every row: several pages
+    first = at.dataframe[-1].value
+    assert "page 1 of" in caption() and len(first) == 25
+    _widget(at.number_input, ".ex.page").set_value(2).run()
+    second = at.dataframe[-1].value
+    assert "page 2 of" in caption()
+    assert not set(first["row"]) & set(second["row"])
+    assert first["score"].min() >= second["score"].max()  # one order across pages
+
+    _widget(at.selectbox, ".ex.sort").set_value("near_threshold").run()
+    near = at.dataframe[-1].value
+    assert "page 1 of" in caption()  # a new order starts at page 1
+    assert near["score - threshold"].abs().is_monotonic_increasing
+
+
+def _scores_with_columns(labels: tuple[str, ...], n: int = 300) -> bytes:
+    """A multi-class scores file with two extra columns: a market and a length in words."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, len(labels), n)
+    scores = rng.dirichlet(np.ones(len(labels)), n)
+    scores[np.arange(n), truth] += rng.random(n)
+    scores /= scores.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(scores.round(5), columns=list(labels))
+    frame["label"] = np.array(labels)[truth]
+    frame["text"] = [f"text number {i}" for i in range(n)]
+    frame["market"] = np.array(["fr", "de", "it"])[np.arange(n) % 3]
+    frame["words"] = np.arange(n) % 50 + 1
+    return frame.to_csv(index=False).encode()
+
+
+def test_slices_by_a_column_of_an_uploaded_file() -> None:
+    card = list_models().get("ekman")
+    if card is None:
+        pytest.skip("the ekman model is not installed")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["model"] = "ekman"
+    at.session_state["tune_source.ekman"] = "scores"
+    at.switch_page("pages/thresholds.py")
+    at.run()
+    upload = next(u for u in at.file_uploader if u.label.startswith("Upload scores"))
+    upload.set_value(("s.csv", _scores_with_columns(card.labels), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at = _view(at, "Slices")
+    _widget(at.radio, ".sl.kind").set_value("A column of the file").run()
+    _widget(at.selectbox, ".sl.column").set_value("market").run()
+    table = at.dataframe[-1].value
+    assert table["slice"].iloc[0] == "overall" and set(table["slice"]) == {
+        "overall",
+        "de",
+        "fr",
+        "it",
+    }
+    assert table.set_index("slice").loc[["de", "fr", "it"], "support"].tolist() == [100] * 3
+    assert {"precision_low", "precision_high", "f1_low", "f1_high"} <= set(table.columns)
+    assert any("market" in c.value and "bootstrap" in c.value for c in at.caption)
+    _widget(at.selectbox, ".sl.column").set_value("words").run()
+    table = at.dataframe[-1].value
+    assert len(table) == 5 and table["support"].iloc[1:].sum() == 300  # 4 quantile bins
+    _widget(at.toggle, ".sl.own").set_value(True).run()
+    own = at.dataframe[-1].value
+    assert list(own.columns[:2]) == ["class", "global"] and len(own.columns) == 6
+
+
+def _thresholds_doc(at: AppTest) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return dict(json.loads(next(c.value for c in at.code if c.language == "json")))
+
+
+def test_an_unreachable_target_is_said_and_chosen_per_class() -> None:
+    """precision ≥ 0.95 on the ekman demo set: 'neutral' cannot reach it. It is listed with
+    its best-effort precision and recall; 'keep previous' restores its threshold, 'switch
+    off' writes null under switched_off in thresholds.json."""
+    at = _tuning_page_on_demo_set("ekman")
+    before = _thresholds_doc(at)
+    _widget(at.selectbox, ".kind").set_value("precision ≥ p").run()
+    _widget(at.number_input, ".target").set_value(0.95).run()
+    for choice in ("keep previous", "switch off"):
+        next(b for b in at.button if b.label.startswith("Optimise: precision")).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("cannot reach precision>=0.95" in w.value for w in at.warning)
+        editor = next(e for e in at.main if getattr(e, "key", None) and ".unreach." in e.key)
+        listed = editor.value
+        assert "neutral" in set(listed["class"])
+        assert (listed["precision (best effort)"] < 0.95).all()
+        row = list(listed["class"]).index("neutral")
+        at.session_state[editor.key] = {
+            "edited_rows": {row: {"what to do": choice}},
+            "added_rows": [],
+            "deleted_rows": [],
+        }
+        _widget(at.button, ".unreach.apply").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        doc = _thresholds_doc(at)
+        i = doc["labels"].index("neutral")
+        if choice == "keep previous":
+            assert doc["thresholds"][i] == before["thresholds"][i]
+            assert "switched_off" not in doc
+        else:
+            assert doc["thresholds"][i] is None and doc["switched_off"] == ["neutral"]
+        assert not any("cannot reach" in w.value for w in at.warning)  # answered

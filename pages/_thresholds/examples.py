@@ -323,6 +323,12 @@ def _slicing(t: Tuning, texts: Any) -> Any:
                 key=f"{ns}.sl.pattern.{kind}",
                 max_chars=200,
                 placeholder="refund" if kind == "Keyword" else r"\b(card|cards)\b",
+                help=None
+                if kind == "Keyword"
+                else (
+                    "RE2 syntax (Python's `re` without lookaround and backreferences), "
+                    "matched in time linear in each text, so no pattern can hang the page."
+                ),
             )
             if not pattern:
                 st.caption("Type a pattern to compare the rows that match with the rest.")
