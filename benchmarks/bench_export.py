@@ -12,8 +12,8 @@ every test text goes through the export's ``serving_default``. Printed per expor
   explorer computes itself (``LoadedModel.predict`` on the source, numpy temperature),
   with the largest score difference; equal at T = 1 (same graph, bit for bit);
 - ``near``: rows with a score within 1e-6 of a cutoff (where rounding could matter);
-- time per 1,000 texts through the export vs the source signature (ratio: the decision's
-  cost).
+- time per 1,000 texts through the export vs the source signature, timed interleaved in
+  the same process, best of 3 each (ratio: the decision's cost).
 
 Usage: ``python benchmarks/bench_export.py [--models goemotions ekman banking77]``.
 """
@@ -66,11 +66,21 @@ def _thresholds_doc(model: Any, frame: Any) -> dict[str, Any]:
 def _run(fn: Any, texts: list[str], key: str) -> tuple[np.ndarray, float]:
     import tensorflow as tf
 
-    fn(text=tf.constant(texts[:8]))  # warm
+    fn(text=tf.constant(texts[:CHUNK]))  # warm, at the size that is timed
     parts, start = [], time.perf_counter()
     for i in range(0, len(texts), CHUNK):
         parts.append(fn(text=tf.constant(texts[i : i + CHUNK]))[key].numpy())
     return np.concatenate(parts), time.perf_counter() - start
+
+
+def _timed_pair(source: Any, exported: Any, texts: list[str]) -> tuple[float, float]:
+    """Seconds for ``texts`` through the source and the export, interleaved (best of 3
+    each), so a change in the machine's load hits both alike."""
+    src, exp = [], []
+    for _ in range(3):
+        src.append(_run(source, texts, "scores")[1])
+        exp.append(_run(exported, texts, "fired")[1])
+    return min(src), min(exp)
 
 
 def bench_model(name: str, workdir: Path) -> list[dict[str, Any]]:
@@ -93,7 +103,7 @@ def bench_model(name: str, workdir: Path) -> list[dict[str, Any]]:
     doc_path = workdir / f"{name}.json"
     doc_path.write_text(json.dumps(doc))
     src_out = source.predict(texts)
-    _, src_seconds = _run(source._saved_model.signatures["serving_default"], texts, "scores")
+    src_fn = source._saved_model.signatures["serving_default"]
     rows = []
     for temperature in (1.0, 1.7):
         root = workdir / f"t{temperature:g}"
@@ -105,7 +115,8 @@ def bench_model(name: str, workdir: Path) -> list[dict[str, Any]]:
         export_seconds = time.perf_counter() - started
         exported = tf.saved_model.load(str(result.path)).signatures["serving_default"]
         scores, _ = _run(exported, texts, "scores")
-        fired, seconds = _run(exported, texts, "fired")
+        fired, _ = _run(exported, texts, "fired")
+        src_seconds, seconds = _timed_pair(src_fn, exported, texts)
         rule = result.rule
         exact = (fired == reference_fired(scores, rule)).all(axis=1)
         explorer_scores = (

@@ -8,9 +8,11 @@ The page never writes where a user types: the export goes to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,7 +21,12 @@ from cls_core.modelio.registry import ModelCard
 from cls_core.views.formatting import code_span, escape_markdown
 from pages import _shared
 
-__all__ = ["baked_decision_panel", "decision_signature_section", "savedmodel_export_section"]
+__all__ = [
+    "baked_decision_panel",
+    "decision_signature_section",
+    "model_rule_thresholds",
+    "savedmodel_export_section",
+]
 
 
 def _names(labels: list[str]) -> str:
@@ -29,26 +36,76 @@ def _names(labels: list[str]) -> str:
 # --------------------------------------------------------------------------- Playground
 
 
-def baked_decision_panel(card: ModelCard, text: str) -> None:
-    """For a model with a baked decision: its own answer for ``text`` and its constants.
-
-    The thresholds and temperature are read from the loaded model (its saved
-    ``decision_config()`` function), not from the card. Models without one show nothing.
-    """
-    from cls_core.modelio.decision_export import EXPORT_CARD_KEY, baked_decision, baked_labels
+def _model_decision(card: ModelCard) -> Any:
+    """The decision baked into ``card``'s model (a ``BakedDecision``), or None."""
+    from cls_core.modelio.decision_export import baked_decision
 
     try:
         model = _shared.loaded_model(card)
     except ModelLoadError:
-        return  # the page reports it
-    baked = baked_decision(model)
+        return None  # the page reports it
+    return baked_decision(model)
+
+
+def _with_model_thresholds(card: ModelCard, baked: Any) -> ModelCard:
+    """``card`` whose thresholds are the model's constants (what the sliders start from)."""
+    if baked.task == "binary":
+        raw = {**card.raw, "binary": {**dict(card.raw.get("binary") or {})}}
+        raw["binary"].update(positive_label=baked.labels[1], threshold=baked.thresholds[0])
+        return dataclasses.replace(card, raw=raw)
+    if baked.task == "multi-label":
+        # a slider ends at 1.0; a switched-off class (+inf) stays off: model_rule_thresholds
+        thresholds = tuple(min(t, 1.0) for t in baked.thresholds)
+        return dataclasses.replace(card, thresholds=thresholds)
+    return dataclasses.replace(card, reject_threshold=baked.reject_threshold)
+
+
+def model_rule_thresholds(
+    card: ModelCard, rule: str, thresholds: np.ndarray | float | None
+) -> np.ndarray | float | None:
+    """The Playground's thresholds with what only the model holds and no slider shows.
+
+    For a model with a baked decision, in the view of its own rule: a multi-class model's
+    per-class winner thresholds (when no link sets others) and a multi-label model's
+    switched-off classes (+inf, while their slider stays at 1.0). Anything else comes back
+    unchanged.
+    """
+    baked = _model_decision(card) if rule in ("argmax", "thresholds") else None
+    if baked is None or baked.task == "binary":
+        return thresholds
+    model = np.asarray(baked.thresholds, dtype=np.float64)
+    if rule == "argmax" and baked.task == "multi-class":
+        return model if thresholds is None and bool(np.any(model > 0)) else thresholds
+    if rule == "thresholds" and baked.task == "multi-label" and isinstance(thresholds, np.ndarray):
+        off = np.isinf(model) & (thresholds >= 1.0)
+        return np.where(off, np.inf, thresholds) if off.any() else thresholds
+    return thresholds
+
+
+def baked_decision_panel(card: ModelCard, text: str) -> ModelCard:
+    """For a model with a baked decision: its own answer for ``text`` and its constants.
+
+    The thresholds and temperature are read from the loaded model (its saved
+    ``decision_config()`` function), not from the card. Models without one show nothing.
+
+    Returns
+    -------
+    ModelCard
+        ``card`` with the model's own thresholds, reject threshold or binary threshold in
+        place of the card's (so the Playground's sliders start from the model's
+        decision, whatever the card says); ``card`` itself for other models.
+    """
+    from cls_core.modelio.decision_export import EXPORT_CARD_KEY, baked_labels
+
+    baked = _model_decision(card)
     if baked is None:
         if EXPORT_CARD_KEY in card.raw:
             st.warning(
                 "The card says this model was exported with a decision, but the model holds "
                 "no `decision_config()`: the scores below are all it provides."
             )
-        return
+        return card
+    model = _shared.loaded_model(card)
     labels = baked_labels(model, [text])[0]
     if labels:
         answer = f"the model itself answers {_names(labels)}"
@@ -73,8 +130,8 @@ def baked_decision_panel(card: ModelCard, text: str) -> None:
             f"Read from the model (`decision_config()`), not from its card: {baked.task}, "
             f"temperature {baked.temperature:g}{reject}"
             + (f", objective {escape_markdown(str(objective))}" if objective else "")
-            + ". Its scores below already include the temperature; the sliders start from "
-            "the same thresholds."
+            + ". Its scores below already include the temperature; the decision below "
+            "starts from these thresholds (the model's, whatever its card says)."
         )
         with st.expander("Thresholds inside the model"):
             st.dataframe(
@@ -89,6 +146,7 @@ def baked_decision_panel(card: ModelCard, text: str) -> None:
                 hide_index=True,
                 width="stretch",
             )
+    return _with_model_thresholds(card, baked)
 
 
 # --------------------------------------------------------------------------- Signature inspector

@@ -10,9 +10,11 @@ demo sets in tests/test_decision_export_bundled.py.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -734,9 +736,6 @@ def test_export_root_is_never_the_bundled_models(
 
 
 def test_zip_has_the_model_under_its_name_and_a_size_limit(exported: dict[Any, Any]) -> None:
-    import io
-    import zipfile
-
     result, _, _ = exported["multi-class", 1.0]
     data = zip_model_dir(result.path)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
@@ -787,3 +786,124 @@ def test_signature_page_lints_the_decision_signature(
     assert any("The `decision` signature" in s.value for s in at.subheader)
     assert any("clients must drop the entries whose label is" in m.value for m in at.markdown)
     assert any("rules pass for `decision`" in s.value for s in at.success)
+
+
+def _heading(at: Any) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("### "))
+
+
+def test_a_tampered_card_does_not_change_the_playgrounds_decision(
+    exported: dict[Any, Any], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Playground decides with the model's constants: editing the card changes nothing."""
+    ml_result, ml_model, _ = exported["multi-label", 1.0]
+    mc_result, mc_model, _ = exported["multi-class", 0.7]
+    # multi-class: a row where class 2 wins with a score between the reject threshold (0.5)
+    # and its own threshold (0.8): the model abstains; the reject threshold alone would not
+    texts = [f"r{i}" for i in range(3 * (2 * WINDOW + 1))]
+    scores = mc_model.predict(texts).scores
+    cut = mc_result.rule.cutoffs()[2]
+    between = (np.argmax(scores, axis=1) == 2) & (scores[:, 2] >= 0.55) & (scores[:, 2] < cut)
+    mc_text = texts[int(np.flatnonzero(between)[0])]
+    assert baked_labels(mc_model, [mc_text]) == [[]]
+    ml_text = "r450"
+    ml_fired = baked_labels(ml_model, [ml_text])[0]
+    assert ml_fired, "pick a row that fires"
+    paths = [result.path / "model_card.json" for result in (ml_result, mc_result)]
+    saved = [path.read_text() for path in paths]
+    try:
+        ml_card = json.loads(saved[0])
+        ml_card["thresholds"] = [0.99] * len(ml_card["thresholds"])  # nothing would fire
+        paths[0].write_text(json.dumps(ml_card))
+        mc_card = json.loads(saved[1])
+        mc_card["reject_threshold"] = 0.0  # never abstain ...
+        mc_card.pop("winner_thresholds")  # ... and no per-class thresholds
+        paths[1].write_text(json.dumps(mc_card))
+        cases = [
+            (ml_result, ml_text, set(ml_fired)),
+            (mc_result, mc_text, "### Abstain: the top score is below its class's threshold."),
+        ]
+        for result, text, want in cases:
+            name = result.path.name
+            at = _app_test(root, monkeypatch, "pages/playground.py", model=name, text=text)
+            assert not at.exception, [e.value for e in at.exception]
+            heading = _heading(at).replace("\\", "")  # Markdown escapes
+            if isinstance(want, set):  # the heading lists the labels in class-id order
+                assert heading.startswith("### Predicted label"), heading
+                assert {x.strip() for x in heading.split(":", 1)[1].split(",")} == want
+            else:
+                assert heading == want
+            panel = next(m.value for m in at.markdown if "Decision baked in" in m.value)
+            baked = baked_labels(load_model(name, roots=[root]), [text])[0]
+            assert (", ".join(f"**{x}**" for x in baked) if baked else "abstains") in panel
+    finally:
+        for path, text in zip(paths, saved, strict=True):
+            path.write_text(text)
+
+
+@pytest.mark.slow
+def test_tuning_page_export_installs_and_zips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tuning page's "Export as SavedModel" glue (``_decision_ui._export``, which the
+    button runs; the click itself is driven in tests/browser/test_decision_export_browser.py):
+    installed under the export root with the page's thresholds.json, a zip below the size
+    limit, none above it (with the reason), and a name that exists refused."""
+    from cls_core.modelio import decision_export
+    from cls_core.modelio.registry import list_models
+    from pages import _decision_ui, _shared
+
+    card = list_models().get("goemotions")
+    if card is None:
+        pytest.skip("the goemotions model is not installed")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(exports))
+    _shared.model_listing.clear()
+    doc_text = json.dumps(
+        {
+            "labels": list(card.labels),
+            "thresholds": [0.3] * len(card.labels),
+            "task": "multi-label",
+            "objective": "f1",
+            "data_sha256": "cd" * 32,
+            "n_examples": 120,
+        },
+        indent=2,
+    )
+    source = "data scores.csv (sha256 cdcdcdcdcdcd…)"
+    record = _decision_ui._export(card, doc_text, "page-export", 1.0, source)
+    assert record["name"] == "page-export" and record["root"] == str(exports)
+    assert record["zip_error"] is None
+    names = zipfile.ZipFile(io.BytesIO(record["zip"])).namelist()
+    assert "page-export/saved_model.pb" in names and "page-export/model_card.json" in names
+    assert len(record["zip"]) <= decision_export.MAX_ZIP_BYTES
+    provenance = json.loads((exports / "page-export" / "model_card.json").read_text())[
+        EXPORT_CARD_KEY
+    ]
+    assert provenance["thresholds_sha256"] == hashlib.sha256(doc_text.encode()).hexdigest()
+    assert provenance["data_sha256"] == "cd" * 32
+    assert provenance["command"] == (
+        f"Threshold tuning page: model goemotions, {source}, temperature 1"
+    )
+    assert "page-export" in _shared.model_listing().names  # listed at once
+    # over the download limit: installed, no zip, and the reason for the page to show
+    real_zip = decision_export.zip_model_dir
+    monkeypatch.setattr(
+        decision_export, "zip_model_dir", lambda path: real_zip(path, max_bytes=1000)
+    )
+    record = _decision_ui._export(card, doc_text, "page-export-2", 1.0, source)
+    assert (exports / "page-export-2" / "saved_model.pb").is_file()
+    assert record["zip"] is None
+    assert re.fullmatch(
+        r"the model is [0-9.]+ MB, over the 0 MB download limit; copy its directory instead",
+        record["zip_error"],
+    )
+    # a name that exists, or one that is a path: refused, nothing replaced or written
+    stamp = (exports / "page-export" / "saved_model.pb").stat().st_mtime_ns
+    with pytest.raises(ValueError, match="a model named 'page-export' already exists"):
+        _decision_ui._export(card, doc_text, "page-export", 1.0, source)
+    with pytest.raises(ValueError, match="the export name must be 1-64 letters"):
+        _decision_ui._export(card, doc_text, "../escape", 1.0, source)
+    assert (exports / "page-export" / "saved_model.pb").stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in exports.iterdir()) == ["page-export", "page-export-2"]

@@ -20,12 +20,28 @@ from cls_core.evaluation.metrics import build_evaluation
 from cls_core.evaluation.thresholds import thresholds_file, tune
 from cls_core.modelio.decision_export import export_decision_model, reference_fired
 from cls_core.modelio.registry import list_models, load_model
+from cls_core.modelio.serving import cli_text
 from cls_core.scoring.activations import apply_activation
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
 CASES = {"goemotions": 1.0, "ekman": 1.7, "banking77": 1.0}
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_signatures() -> str:
+    """The README's ``saved_model_cli show --all`` block for the ekman export."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(
+        "Signatures of the exported model (`saved_model_cli show --dir ekman-decision"
+    )
+    block = text.index("```text\n", start) + len("```text\n")
+    return text[block : text.index("```", block)]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.strip("\n").splitlines()]
 
 
 def _truth(frame: Any, labels: tuple[str, ...], task: str) -> np.ndarray:
@@ -71,6 +87,10 @@ def test_bundled_export_agrees_on_the_demo_set(
     result = export_decision_model(
         name, path, out_dir=tmp_path / f"{name}-decision", temperature=temperature
     )
+    if name == "ekman":
+        # The README shows this export's SignatureDefs (saved_model_cli show --all; the
+        # temperature is a constant inside the graph, so T = 1.5 there prints the same).
+        assert _lines(cli_text(result.path)) == _lines(_readme_signatures())
     exported = tf.saved_model.load(str(result.path)).signatures["serving_default"]
     got = {k: v.numpy() for k, v in exported(text=tf.constant(texts)).items()}
     rule = result.rule
