@@ -84,7 +84,8 @@ if not text.strip():
         icon=":material/edit:",
     )
 
-decision_ui.baked_decision_panel(card, text)
+# an export's thresholds come from the model itself (decision_config()), not from its card
+card = decision_ui.baked_decision_panel(card, text)
 
 
 @st.fragment
@@ -125,6 +126,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
         decision = decide_binary_view(view, card.labels, ui.binary_threshold_control(card))
     else:
         thresholds, reject = ui.threshold_controls(card, view.rule)
+        thresholds = decision_ui.model_rule_thresholds(card, view.rule, thresholds)
         decision = decide_view(view, card.labels, thresholds=thresholds, reject_threshold=reject)
     prior = not text.strip()  # no evidence: the scores are the model's prior, not a prediction
     if prior:
