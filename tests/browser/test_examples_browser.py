@@ -55,7 +55,7 @@ def test_examples_label_issues_and_slices_in_a_browser(app_url, page) -> None:  
     wait_idle(page)
     page.get_by_text("Regular expression", exact=True).click()
     wait_idle(page)
-    box = page.get_by_label("Regular expression (case-insensitive)")
+    box = page.get_by_role("textbox", name="Regular expression (case-insensitive)")
     box.fill("(unclosed")
     box.press("Enter")
     wait_idle(page)
