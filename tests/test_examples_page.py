@@ -219,6 +219,14 @@ def test_the_examples_list_follows_a_threshold_move_and_pages_on_the_server() ->
     high = at.dataframe[-1].value
     assert "at threshold 0.9000" in caption()
     assert (high["score"] >= 0.9).all() and set(high["fired"]) == {focus}
+    # each row opens in the Playground with the same model and thresholds (the moved one too)
+    link = urllib.parse.parse_qs(urllib.parse.urlparse(high["Playground"].iloc[0]).query)
+    doc = _thresholds_doc(at)
+    assert link["model"] == ["ekman"] and link["text"] == [high["text"].iloc[0]]
+    assert float(link[f"t.ekman.{focus}"][0]) == 0.9
+    for label, value in zip(doc["labels"], doc["thresholds"], strict=True):
+        if value:  # zeros are left out of the link
+            assert float(link[f"t.ekman.{label}"][0]) == pytest.approx(value, abs=0)
     assert len(high) <= len(low) or not low["score"].ge(0.9).all()
 
     _widget(at.multiselect, ".ex.outcomes").set_value([]).run()  # every row: several pages
