@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -333,3 +334,37 @@ def test_an_unreachable_target_is_said_and_chosen_per_class() -> None:
         else:
             assert doc["thresholds"][i] is None and doc["switched_off"] == ["neutral"]
         assert not any("cannot reach" in w.value for w in at.warning)  # answered
+
+
+def test_compare_with_another_model_with_the_same_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second model with ekman's labels (a copy whose card rejects below 0.6) under an
+    extra model root: Compare scores the same texts with it and sets it (A) against the
+    page's model at the current thresholds (B)."""
+    import json
+    import shutil
+
+    source = PROJECT_ROOT / "models" / "ekman"
+    if list_models().get("ekman") is None:
+        pytest.skip("the ekman model is not installed")
+    root = tmp_path / "root"
+    shutil.copytree(source, root / "ekman_b")
+    card = json.loads((root / "ekman_b" / "model_card.json").read_text())
+    card["name"] = "ekman_b"
+    card["reject_threshold"] = 0.6  # answers only when the winner scores >= 0.6
+    (root / "ekman_b" / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("CLS_MODEL_DIRS", str(root))
+    at = _tuning_page_on_demo_set("ekman")
+    at = _view(at, "Compare")
+    _widget(at.radio, ".cmp.kind").set_value("Another model with the same labels").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _widget(at.selectbox, ".cmp.model").value.name == "ekman_b"
+    assert any("A: `ekman_b` at its card's thresholds" in c.value for c in at.caption)
+    summary = next(m.value for m in at.markdown if "change decision" in m.value)
+    assert not summary.startswith("**0 rows")  # A answers only above 0.6
+    table = next(d.value for d in at.dataframe if "Δ f1" in d.value.columns)
+    assert {"f1 ekman_b", "f1 current", "Δ f1 low", "Δ f1 high"} <= set(table.columns)
+    assert (table["Δ f1 low"] <= table["Δ f1"] + 1e-9).all()
+    changed = next(d.value for d in at.dataframe if {"ekman_b", "current"} <= set(d.value.columns))
+    assert (changed["ekman_b"] != changed["current"]).all()
