@@ -48,16 +48,18 @@ def _model_decision(card: ModelCard) -> Any:
 
 
 def _with_model_thresholds(card: ModelCard, baked: Any) -> ModelCard:
-    """``card`` whose thresholds are the model's constants (what the sliders start from)."""
+    """``card`` whose thresholds are the model's constants (what the sliders start from),
+    marked ``_thresholds_from_model`` in its ``raw`` for the sliders' label."""
+    raw = {**card.raw, "_thresholds_from_model": True}
     if baked.task == "binary":
-        raw = {**card.raw, "binary": {**dict(card.raw.get("binary") or {})}}
+        raw["binary"] = {**dict(card.raw.get("binary") or {})}
         raw["binary"].update(positive_label=baked.labels[1], threshold=baked.thresholds[0])
         return dataclasses.replace(card, raw=raw)
     if baked.task == "multi-label":
         # a slider ends at 1.0; a switched-off class (+inf) stays off: model_rule_thresholds
         thresholds = tuple(min(t, 1.0) for t in baked.thresholds)
-        return dataclasses.replace(card, thresholds=thresholds)
-    return dataclasses.replace(card, reject_threshold=baked.reject_threshold)
+        return dataclasses.replace(card, thresholds=thresholds, raw=raw)
+    return dataclasses.replace(card, reject_threshold=baked.reject_threshold, raw=raw)
 
 
 def model_rule_thresholds(

@@ -831,6 +831,10 @@ def test_a_tampered_card_does_not_change_the_playgrounds_decision(
             if isinstance(want, set):  # the heading lists the labels in class-id order
                 assert heading.startswith("### Predicted label"), heading
                 assert {x.strip() for x in heading.split(":", 1)[1].split(",")} == want
+                labels = [e.label for e in at.expander]
+                assert any(
+                    "Thresholds per class (the model's own, baked into it" in x for x in labels
+                )
             else:
                 assert heading == want
             panel = next(m.value for m in at.markdown if "Decision baked in" in m.value)
