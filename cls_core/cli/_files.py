@@ -33,6 +33,7 @@ __all__ = [
     "check_writable",
     "input_name",
     "read_input",
+    "same_file",
     "streamable_input",
 ]
 
@@ -58,18 +59,24 @@ def check_not_input(out: Path, source: str) -> None:
 
     Catches the same path spelled differently, a symlink either way and a hard link.
     """
-    if source == STDIN:
-        return
-    same = Path(source).resolve() == out.resolve()
-    if not same:
-        try:
-            same = os.path.samefile(source, out)
-        except OSError:  # either does not exist (yet): not the same file
-            same = False
-    if same:
+    if source != STDIN and same_file(out, source):
         raise CliError(
             f"--out {str(out)!r} is the input file {str(source)!r}; write to another file"
         )
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: same resolved path, or same device + inode.
+
+    Catches the same path spelled differently, a symlink either way and a hard link; a
+    path that does not exist (yet) is no other file.
+    """
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet): not the same file
+        return False
 
 
 def _unreadable(source: str, exc: OSError) -> CliError:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cls_core.cli._files import check_writable
+from cls_core.cli._files import check_not_input, check_writable
 from cls_core.errors import CliError
 from cls_core.paths import atomic_output
 
@@ -96,6 +96,24 @@ def format_inference(inference: Any, card: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _check_not_an_input(out: Path, path: Path, labels: str | None) -> None:
+    """Refuse an ``--out`` that is the ``--labels`` file or a file of the SavedModel itself.
+
+    Only ``PATH/model_card.json`` may be written inside the model directory: ``--force``
+    must never replace ``saved_model.pb``, a variables file or an asset (compared by
+    resolved path, and ``saved_model.pb`` also by device + inode).
+    """
+    if labels:
+        check_not_input(out, labels)
+    check_not_input(out, str(path / "saved_model.pb"))
+    model_dir, target = path.resolve(), out.resolve()
+    if target.is_relative_to(model_dir) and target != model_dir / "model_card.json":
+        raise CliError(
+            f"--out {str(out)!r} is inside the SavedModel directory {str(path)!r}; only "
+            "model_card.json is written there: write to PATH/model_card.json or outside it"
+        )
+
+
 def run_card(args: argparse.Namespace) -> int:
     """The ``card`` command: infer, print, write."""
     path = Path(args.path)
@@ -119,6 +137,7 @@ def run_card(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else path / "model_card.json"
     if not args.dry_run:
         check_writable(out)
+        _check_not_an_input(out, path, args.labels)
         if out.exists() and not args.force:
             raise CliError(f"{str(out)!r} exists; give --force to overwrite it")
 

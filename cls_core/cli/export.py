@@ -57,6 +57,12 @@ def run_export(args: argparse.Namespace) -> int:
     thresholds = Path(args.thresholds)
     if not thresholds.is_file():
         raise CliError(f"--thresholds {str(thresholds)!r} is not a file")
+    if thresholds.resolve().is_relative_to(Path(args.out).resolve()):
+        # --force replaces the whole directory: the thresholds file would go with it
+        raise CliError(
+            f"--thresholds {str(thresholds)!r} is inside --out {args.out!r}, which the export "
+            "replaces; move the thresholds file out of it or export to another directory"
+        )
     try:
         result = export_decision_model(
             args.model,

@@ -17,8 +17,10 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from cls_core.cli._files import (
     check_not_input,
     check_writable,
     input_name,
+    same_file,
     streamable_input,
 )
 from cls_core.cli._signals import checkpoint
@@ -238,10 +241,11 @@ def _score_beam(args: argparse.Namespace) -> int:
 
     try:
         pipeline_options(args.runner, args.beam_option)
-        output_prefix(args.out)
+        prefix = output_prefix(args.out)
         layout = inspect_inputs(args.input)
     except (PipelineInputError, RunnerOptionError) as exc:
         raise CliError(str(exc)) from None
+    _check_no_input_is_a_shard(prefix, layout.files)
     if args.text_column not in layout.columns:
         raise CliError(
             f"file {preview(args.input, limit=200)} has no text column {preview(args.text_column)}; "
@@ -287,6 +291,33 @@ def _score_beam(args: argparse.Namespace) -> int:
     for path in run.files:
         print(path)
     return 0
+
+
+def _check_no_input_is_a_shard(prefix: str, inputs: Sequence[str]) -> None:
+    """Refuse a local run whose input is one of ``--out``'s existing shards.
+
+    The pipeline replaces (and removes stale) ``PREFIX-SSSSS-of-NNNNN.parquet`` files at the
+    end; an input that is one of them under another spelling (``./``, ``..``, a symlink, a
+    hard link) would be overwritten or deleted. Compared by resolved path and device + inode.
+    """
+    if "://" in prefix:
+        return
+    import glob
+    import re
+
+    shard = re.compile(r"-\d{5}-of-\d{5}\.parquet$")
+    real = os.path.realpath(prefix)
+    existing = [
+        p for p in glob.glob(glob.escape(real) + "-*.parquet") if shard.fullmatch(p[len(real) :])
+    ]
+    for path in inputs:
+        clash = next((o for o in existing if "://" not in path and same_file(o, path)), None)
+        if clash is not None:
+            raise CliError(
+                f"--out {preview(prefix, limit=200)} would overwrite the input shard "
+                f"{preview(path, limit=200)} (it is {preview(clash, limit=200)}); write to "
+                "another prefix"
+            )
 
 
 def _progress(done: int, total: int | None, started: float) -> None:

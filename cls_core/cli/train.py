@@ -56,10 +56,33 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _check_out(out: Path, data_dir: Path) -> None:
+    """Refuse an ``--out`` the training would destroy by mistake: it replaces ``--out`` whole.
+
+    ``--out`` must not hold ``--data-dir`` (be it or a directory above it), and an existing
+    ``--out`` must be an empty directory or a SavedModel directory (an earlier model),
+    never a directory of other files (``--out .``, ``--out ~``) nor a file.
+    """
+    out_r, data_r = out.resolve(), data_dir.resolve()
+    if data_r.is_relative_to(out_r):
+        raise CliError(
+            f"--out {str(out)!r} holds --data-dir {str(data_dir)!r}; the model directory "
+            "is replaced whole: write it elsewhere (e.g. models/NAME)"
+        )
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CliError(f"--out {str(out)!r} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "saved_model.pb").is_file():
+        raise CliError(
+            f"--out {str(out)!r} is not empty and holds no saved_model.pb; training replaces "
+            "--out whole, so only a model directory (or a new one) is accepted"
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise CliError(f"--data-dir {args.data_dir!r} is not a directory")
+    _check_out(Path(args.out), data_dir)
     from cls_core.modelio.training import run_recipe
 
     try:

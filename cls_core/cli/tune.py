@@ -230,6 +230,7 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
         raise CliError(f"--max-distinct must be between 2 and {1 << 28:,}; got {max_distinct}")
     if "://" not in args.scores:
         check_not_input(out, args.scores)
+        _check_not_a_shard(out, args.scores)
     try:
         options = pipeline_options(args.runner, args.beam_option)
         result = run_tune_pipeline(
@@ -265,6 +266,18 @@ def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
         summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
     print(summary, file=sys.stderr)
     return 0
+
+
+def _check_not_a_shard(out: Path, pattern: str) -> None:
+    """Refuse an ``--out`` that is one of the shards a local glob names (same file)."""
+    from cls_core.pipelines.io import PipelineInputError, expand_inputs
+
+    try:
+        shards = expand_inputs(pattern)
+    except PipelineInputError:
+        return  # the pipeline's own check says what is wrong with the input
+    for shard in shards:
+        check_not_input(out, shard)
 
 
 def _evaluate_on(args: argparse.Namespace, data: Any, result: Any, out: Path) -> dict[str, Any]:

@@ -62,6 +62,7 @@ __all__ = [
     "load_texts",
     "max_bytes",
     "max_cells",
+    "parse_stored_labels",
     "parse_truth",
     "read_table",
 ]
@@ -1396,6 +1397,27 @@ def _stored_labels(source: Source, label: str) -> list[str] | None:
     raw = meta.get(b"cls_core.labels")
     if raw is None:
         return None
+    return parse_stored_labels(raw, where=f"file {label}")
+
+
+def parse_stored_labels(raw: bytes, *, where: str) -> list[str]:
+    """The label list ``cls-explorer score`` writes under the Parquet metadata key
+    ``cls_core.labels``, checked (the one reader of it: in process and in the pipelines).
+
+    Parameters
+    ----------
+    raw : bytes
+        The metadata value.
+    where : str
+        How the message names the file, e.g. ``"file 'scores.parquet'"``.
+
+    Raises
+    ------
+    EvalDataError
+        Not a JSON list of unique strings: invalid UTF-8 or JSON, nested past Python's
+        recursion limit, an integer past its digit limit, another JSON type, an empty
+        list, a non-string entry, a name given twice (a forged or damaged file).
+    """
     problem = ""
     value: Any = None
     try:
@@ -1419,7 +1441,7 @@ def _stored_labels(source: Source, label: str) -> list[str] | None:
                 problem = f"a list naming labels twice: {preview_list(dict.fromkeys(duplicates))}"
     if problem:
         raise EvalDataError(
-            f"file {label}: its Parquet metadata key 'cls_core.labels' (the label list "
+            f"{where}: its Parquet metadata key 'cls_core.labels' (the label list "
             f"cls-explorer score writes) is {problem}; the file was edited or not written "
             "by cls-explorer score: remove that key to use the file's score columns"
         )

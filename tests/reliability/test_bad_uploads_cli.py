@@ -23,6 +23,7 @@ import pytest
 
 from cls_core.cli import main
 from cls_core.paths import PROJECT_ROOT
+from tests._hostile_files import deep_json, parquet_with_labels_metadata
 from tests.reliability.test_bad_uploads import (
     BOLD,
     MAX_MESSAGE,
@@ -231,3 +232,28 @@ def test_score_quotes_long_column_names_as_previews(
     assert_refused(code, err, "has no text column 'text'; columns are ['0xxxxxxxx", out)
     assert "(100,001 characters)" in err[0]
     assert len(err[0]) < 2000, len(err[0])
+
+
+@pytest.mark.parametrize(
+    "labels_json",
+    [deep_json(100_000), '["joy", "joy"]', "[" + "9" * 5000 + "]", '{"joy": 1}'],
+    ids=["deep-nesting", "duplicates", "integer-past-digit-limit", "not-a-list"],
+)
+def test_tune_runner_refuses_forged_label_metadata(
+    labels_json: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tune --runner`` reads the label metadata with its own parser: a deeply nested list
+    raised RecursionError there (a traceback) although in-process ``tune`` refused it."""
+    src = tmp_path / "scores.parquet"
+    src.write_bytes(
+        parquet_with_labels_metadata(
+            {"joy": [0.9, 0.1], "anger": [0.1, 0.9], "label": ["joy", "anger"]}, labels_json
+        )
+    )
+    out = tmp_path / "thresholds.json"
+    code, err = run_cli(["tune", str(src), "--runner", "direct", "--out", str(out)], capsys)
+    assert code == 2, err
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    assert "'cls_core.labels'" in err[0], err
+    assert len(err[0]) < MAX_MESSAGE
+    assert not out.exists()

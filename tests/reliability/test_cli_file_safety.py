@@ -738,3 +738,140 @@ def test_input_copies_of_pipes_are_removed(tmp_path: Path, monkeypatch: pytest.M
         copy = Path(path)
         assert copy.read_bytes() == b"text\nhi\n"
     assert not copy.exists() and not copy.parent.exists()
+
+
+# --------------------------------------------------------------------------- every command's --out
+# Item 1 for the commands added since: the Beam runners (tune --runner's glob of shards,
+# score --runner's shard prefix), errors, card, export and train. Each refusal happens
+# before any pipeline, model or training runs, so these take seconds.
+
+
+@pytest.mark.parametrize("kind", ["same-path", "spelled-differently", "hard-link"])
+def test_tune_runner_refuses_out_that_is_the_input(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "scores.csv"
+    scores_frame().to_csv(src, index=False)
+    before = src.read_bytes()
+    argv = ["tune", str(src), "--runner", "direct", "--out", _link(kind, src)]
+    one_error(*run_cli(argv, capsys), 2, "is the input file")
+    assert src.read_bytes() == before
+
+
+def test_tune_runner_refuses_out_that_is_one_of_the_shards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A glob naming ``--out`` among its shards: the pipeline's thresholds.json replaced a
+    scores shard (exit 0) before the shards were checked one by one."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i in range(2):
+        scores_frame(seed=i).to_csv(shards / f"part-{i}.csv", index=False)
+    before = (shards / "part-1.csv").read_bytes()
+    out = shards / ".." / "shards" / "part-1.csv"
+    argv = ["tune", str(shards / "part-*.csv"), "--runner", "direct", "--out", str(out)]
+    one_error(*run_cli(argv, capsys), 2, "is the input file")
+    assert (shards / "part-1.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("spelling", ["dot-dot", "symlinked-dir", "hard-link"])
+def test_score_runner_refuses_an_input_that_is_an_output_shard(
+    spelling: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipeline compared input and output shards as strings: an input spelled another
+    way was replaced by (or, with another shard count, deleted as a stale shard of) --out."""
+    out = tmp_path / "o"
+    out.mkdir()
+    shard = out / "scores-00000-of-00001.parquet"
+    texts_frame(5, "a").to_parquet(shard)
+    before = shard.read_bytes()
+    if spelling == "dot-dot":
+        given = str(out / ".." / "o" / shard.name)
+    elif spelling == "symlinked-dir":
+        (tmp_path / "link").symlink_to(out)
+        given = str(tmp_path / "link" / "scores-*.parquet")
+    else:
+        os.link(shard, tmp_path / "texts.parquet")
+        given = str(tmp_path / "texts.parquet")
+    argv = ["score", given, "--model", "no-such-model", "--text-column", "text"]
+    code, err = run_cli([*argv, "--runner", "direct", "--out", f"{out}/"], capsys)
+    one_error(code, err, 2, "would overwrite the input shard")
+    assert shard.read_bytes() == before
+
+
+def test_errors_refuses_out_that_is_the_thresholds_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "scores.csv"
+    scores_frame().to_csv(src, index=False)
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(thresholds)
+    argv = ["errors", str(src), "--class", "joy", "--thresholds", str(thresholds)]
+    one_error(*run_cli([*argv, "--out", str(link)], capsys), 2, "is the input file")
+    assert thresholds.read_text() == "{}"
+
+
+@pytest.fixture
+def fake_savedmodel(tmp_path: Path) -> Path:
+    """A directory ``card`` takes for a SavedModel (its checks of --out come first)."""
+    model = tmp_path / "m"
+    (model / "variables").mkdir(parents=True)
+    (model / "saved_model.pb").write_bytes(b"graph")
+    (model / "variables" / "variables.index").write_bytes(b"index")
+    return model
+
+
+@pytest.mark.parametrize(
+    "target", ["labels", "saved_model.pb", "variables/variables.index", "new-file-inside"]
+)
+def test_card_refuses_out_that_is_an_input(
+    target: str, fake_savedmodel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``card --force --out`` replaced whatever it named: the labels file it had just read,
+    or the model's own graph or weights."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("joy\nanger\n")
+    out = labels if target == "labels" else fake_savedmodel / target
+    before = out.read_bytes() if out.exists() else None
+    argv = ["card", str(fake_savedmodel), "--labels", str(labels), "--force", "--out", str(out)]
+    code, err = run_cli(argv, capsys)
+    one_error(code, err, 2, "--out")
+    assert any(s in err[0] for s in ("is the input file", "inside the SavedModel")), err
+    assert (out.read_bytes() if out.exists() else None) == before
+
+
+def test_export_refuses_thresholds_inside_the_directory_it_replaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier = tmp_path / "exported"
+    earlier.mkdir()
+    (earlier / "saved_model.pb").write_bytes(b"graph")
+    thresholds = earlier / "thresholds.json"
+    thresholds.write_text("{}")
+    argv = ["export", "--model", "ekman", "--thresholds", str(thresholds), "--force"]
+    one_error(*run_cli([*argv, "--out", str(earlier)], capsys), 2, "is inside --out")
+    assert thresholds.read_text() == "{}"
+
+
+@pytest.mark.parametrize("case", ["holds-the-data", "a-directory-of-files", "a-file"])
+def test_train_refuses_out_it_would_destroy(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train replaces --out whole (rmtree): --out . or a parent of --data-dir lost it all."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "keep.txt").write_text("data")
+    out = {
+        "holds-the-data": tmp_path,
+        "a-directory-of-files": data,
+        "a-file": data / "keep.txt",
+    }[case]
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    data_dir = other if case == "a-directory-of-files" else data
+    argv = ["train", "ekman", "--data-dir", str(data_dir), "--out", str(out)]
+    code, err = run_cli(argv, capsys)
+    one_error(code, err, 2, "--out")
+    assert (data / "keep.txt").read_text() == "data"
