@@ -48,6 +48,7 @@ from cls_core.evaluation.evaldata import (
     _check_score_dtype,
     _score_columns,
     infer_score_kind,
+    parse_stored_labels,
     parse_truth,
 )
 from cls_core.evaluation.metrics import MetricsAt, metrics_from_counts
@@ -172,12 +173,15 @@ def plan_tune(
     meta = _parquet_metadata(layout)
     stored = meta.get(b"cls_core.labels")
     if stored is not None:
-        try:
-            columns = list(validate_labels(json.loads(stored.decode("utf-8"))))
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        where = f"shard {preview(layout.files[0])}"
+        try:  # the in-process reader's check, then the rules every label list follows
+            columns = list(validate_labels(parse_stored_labels(stored, where=where)))
+        except EvalDataError as exc:
+            raise PipelineInputError(str(exc)) from None
+        except (ValueError, TypeError) as exc:
             raise PipelineInputError(
-                f"shard {preview(layout.files[0])}: its Parquet metadata key 'cls_core.labels' "
-                f"is not a list of unique label names ({preview(str(exc), limit=120)})"
+                f"{where}: its Parquet metadata key 'cls_core.labels' is not a list of unique "
+                f"label names ({preview(str(exc), limit=120)})"
             ) from None
     else:
         columns = _score_columns(frame, truth_column, ())
