@@ -122,13 +122,26 @@ class _PeakRss:
         return self.peak
 
 
+#: CPU seconds (user + system, the command and every process it waited for) of the last _run
+LAST_CPU = [0.0]
+
+
 def _run(argv: list[str]) -> tuple[float, int]:
-    """Run a command; (wall seconds, peak summed RSS in bytes). Fails loudly on exit != 0."""
+    """Run a command; (wall seconds, peak summed RSS in bytes). Fails loudly on exit != 0.
+
+    Its CPU seconds land in ``LAST_CPU[0]`` (on a loaded machine, CPU seconds compare the
+    work of two runs better than wall time does).
+    """
+    before = os.times()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     meter = _PeakRss(proc.pid)
     _, err = proc.communicate()
     wall = time.perf_counter() - start
+    after = os.times()
+    LAST_CPU[0] = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
     peak = meter.stop()
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
@@ -221,7 +234,7 @@ def _per_core(path: Path) -> None:
     n = 0
     for shard, group in layout.work:
         t0 = time.process_time()
-        for chunk in _chunks(shard, layout.format, group, 8192):
+        for chunk in _chunks(shard, layout.format, group, 8192, (*plan.labels, plan.truth_column)):
             t1 = time.process_time()
             batch, _ = parse_chunk(chunk, plan)
             t2 = time.process_time()
@@ -248,6 +261,7 @@ def _bench_tune(tmp: Path, scored: pd.DataFrame, rows: int, big_rows: int, objec
     t_in, m_in = _run(
         [*CLI, "tune", str(path), "--objective", objective, "--out", str(tmp / "a.json")]
     )
+    cpu_in = LAST_CPU[0]
     t_beam, m_beam = _run(
         [
             *CLI,
@@ -261,9 +275,14 @@ def _bench_tune(tmp: Path, scored: pd.DataFrame, rows: int, big_rows: int, objec
             str(tmp / "b.json"),
         ]
     )
+    cpu_beam = LAST_CPU[0]
     a = json.loads((tmp / "a.json").read_text())
     b = json.loads((tmp / "b.json").read_text())
     same = {k: v for k, v in b.items() if k != "pipeline"} == a
+    print(
+        f"  CPU seconds (all processes): in-process {cpu_in:.1f}, Beam direct {cpu_beam:.1f}; "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"tune {rows:,} rows ({objective}): in-process {rows / t_in:,.0f} rows/s ({t_in:.1f} s, peak "
         f"{m_in / 2**20:,.0f} MiB); Beam direct {rows / t_beam:,.0f} rows/s ({t_beam:.1f} s, peak "

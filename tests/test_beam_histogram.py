@@ -20,6 +20,9 @@ from cls_core.pipelines.histogram import (
     HistogramCombineFn,
     ScoreBatch,
     ScoreHistogram,
+    _narrow,
+    _pack_keys,
+    _unpack_keys,
     bucket_relative_error,
     keys_from_scores,
     scores_from_keys,
@@ -115,12 +118,19 @@ def test_tune_from_histogram_equals_in_process_tune(task: str, objective: str) -
 def test_merge_order_and_split_do_not_matter(
     seed: int, cuts: list[int], order: object, task: str, cap: int
 ) -> None:
-    """Any split of the rows into accumulators, merged in any order, gives one result."""
+    """Any split of the rows into accumulators, merged in any order, gives one result.
+
+    Each partial accumulator crosses the combiner's coder (packed keys and counts), as
+    between a runner's stages; float32 and float64 scores both occur.
+    """
     scores, truth = _data(task, 400, seed=seed, decimals=None if seed % 2 else 2)
+    if seed % 3 == 0:  # float32 columns (Parquet written by `score`): packed gaps shift by 29
+        scores = scores.astype(np.float32)
     fn = HistogramCombineFn(
         len(LABELS), "winner" if task == "multi-class" else "one-vs-rest", max_distinct=cap
     )  # type: ignore[arg-type]
     whole = fn.add_input(fn.create_accumulator(), ScoreBatch(scores=scores, truth=truth))
+    coder = fn.get_accumulator_coder()
     bounds = [0, *sorted(set(cuts)), 400]
     parts = []
     for lo, hi in itertools.pairwise(bounds):
@@ -128,7 +138,7 @@ def test_merge_order_and_split_do_not_matter(
         for i in range(lo, hi, 37):  # several add_input calls per accumulator
             j = min(i + 37, hi)
             acc = fn.add_input(acc, ScoreBatch(scores=scores[i:j], truth=truth[i:j]))
-        parts.append(fn.compact(acc))
+        parts.append(coder.decode(coder.encode(fn.compact(acc))))
     order.shuffle(parts)  # type: ignore[attr-defined]
     while len(parts) > 1:  # merge pairwise in a random tree shape
         k = order.randrange(len(parts) - 1)  # type: ignore[attr-defined]
@@ -200,6 +210,29 @@ def test_bucketing_bound_on_adversarial_scores() -> None:
         assert bu.metrics.f1[c] >= f1_rounded - 1e-15
         # the bucketed run's reported metrics are exact at its thresholds
         assert np.array_equal(bu.metrics.tp, ev.metrics_at(bu.thresholds).tp)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0.5],
+        [-np.inf, -1e300, -0.0, 5e-324, 1e-30, 0.25, 1.0, np.inf],
+        np.linspace(0, 1, 1001).astype(np.float32).tolist(),
+        np.random.default_rng(0).random(500).tolist(),
+    ],
+)
+def test_packed_keys_round_trip(values: list[float]) -> None:
+    """An accumulator's wire form (keys as shifted gaps, narrow counts) is lossless."""
+    keys = np.unique(keys_from_scores(np.asarray(values, dtype=np.float64)))
+    packed = _pack_keys(keys)
+    assert np.array_equal(_unpack_keys(packed), keys)
+    if len(values) == 1001:  # float32 scores: gaps of >= 2**29 shifted into 32 bits or fewer,
+        # but the one from 0.0 to 0.001 (kept wide beside them)
+        assert packed[1] >= 29 and packed[2].dtype.itemsize <= 4 and packed[3].tolist() == [0]
+    counts = np.array([0, 3, 70_000, 2**40], dtype=np.int64)
+    assert _narrow(counts).dtype == np.uint64 and _narrow(counts[:3]).dtype == np.uint32
+    assert np.array_equal(_narrow(counts[:2]).astype(np.int64), counts[:2])
 
 
 def test_bad_arguments() -> None:

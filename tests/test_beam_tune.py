@@ -140,6 +140,42 @@ def test_multiclass_equals_in_process_with_bootstrap(
             assert row[f"{m}_low"] <= row[m] <= row[f"{m}_high"]
 
 
+def test_parquet_row_groups_with_fanout_equal_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Parquet shards (float32 scores, a text column, several row groups each) read for
+    the score and truth columns only, merged through an intermediate fanout level: the same
+    thresholds.json as the in-process ``tune`` on one file of the same rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cls_core.pipelines.options import pipeline_options
+    from cls_core.pipelines.tune import run_tune_pipeline, write_pipeline_thresholds
+
+    frame = _scores(3000, "multi-label", 4)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, tmp_path / "all.parquet")
+    (tmp_path / "shards").mkdir()
+    pq.write_table(table.slice(0, 1700), tmp_path / "shards" / "part-0.parquet", row_group_size=500)
+    pq.write_table(table.slice(1700), tmp_path / "shards" / "part-1.parquet", row_group_size=500)
+    code, err = _run(
+        ["tune", str(tmp_path / "all.parquet"), "--out", str(tmp_path / "a.json")], capsys
+    )
+    assert code == 0, err
+    result = run_tune_pipeline(
+        str(tmp_path / "shards" / "part-*.parquet"),
+        pipeline_options("direct"),
+        objective="f1",
+        fanout=3,
+    )
+    assert result.report.n_rows == 3000 and result.plan.task == "multi-label"
+    b = write_pipeline_thresholds(result, tmp_path / "b.json", runner="direct")
+    a = json.loads((tmp_path / "a.json").read_text())
+    assert _without(b, "pipeline", "data_sha256") == _without(a, "data_sha256")
+    with pytest.raises(ValueError, match="`fanout` must be an int >= 0 or None; got -1"):
+        run_tune_pipeline(str(tmp_path / "all.parquet"), pipeline_options("direct"), fanout=-1)
+
+
 @pytest.mark.parametrize(
     ("pattern", "extra", "message"),
     [

@@ -354,9 +354,17 @@ def inspect_inputs(pattern: str, *, columns: Sequence[str] | None = None) -> Inp
 
 
 def _chunks(
-    path: str, fmt: ShardFormat, row_group: int | None, chunk_rows: int
+    path: str,
+    fmt: ShardFormat,
+    row_group: int | None,
+    chunk_rows: int,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """A shard's rows as DataFrames, read the way the in-process commands read them."""
+    """A shard's rows as DataFrames, read the way the in-process commands read them.
+
+    ``columns``: Parquet only, read just these columns (the others are never decoded);
+    text formats always give every column.
+    """
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -367,7 +375,8 @@ def _chunks(
             schema = pf.schema_arrow
             if pf.metadata.num_row_groups == 0:
                 return
-            for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=groups):
+            wanted = list(columns) if columns is not None else None
+            for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=groups, columns=wanted):
                 table = pa.Table.from_batches([batch]).replace_schema_metadata(schema.metadata)
                 yield table.to_pandas()
         return

@@ -104,6 +104,11 @@ __all__ = [
 
 #: Rows of the first shard read up front to fix the labels, task and score kind.
 PLAN_ROWS = 10_000
+#: Intermediate merges of the histogram combine on distributed runners (``with_fanout``):
+#: the partial histograms of many workers are first merged in this many groups, so the
+#: final merge reads this many accumulators, not one per worker bundle. None on the
+#: direct runner (two local workers: an extra stage for nothing).
+DISTRIBUTED_FANOUT = 16
 ScoreKind = Literal["probabilities", "logits"]
 
 
@@ -420,23 +425,38 @@ def _shard_name(path: str) -> str:
 
 
 class _ReadWithPositions(beam.DoFn):
-    """A work item (shard, Parquet row group) → ``(shard, first row, DataFrame)`` chunks."""
+    """A work item (shard, Parquet row group) → ``(shard, first row, DataFrame)`` chunks.
 
-    def __init__(self, fmt: str, header: tuple[str, ...], chunk_rows: int) -> None:
+    Parquet shards are read for ``columns`` only (the scores and the truth: a text column
+    is never decoded); text shards are parsed whole, as the in-process reader parses them.
+    """
+
+    def __init__(
+        self, fmt: str, header: tuple[str, ...], chunk_rows: int, columns: tuple[str, ...]
+    ) -> None:
         self._format = fmt
         self._header = header
         self._chunk_rows = chunk_rows
+        self._columns = columns
 
     def process(self, item: tuple[str, int | None]) -> Iterator[tuple[str, int, pd.DataFrame]]:
         path, group = item
         name = _shard_name(path) if group is None else f"{_shard_name(path)}#rowgroup{group}"
+        parquet = self._format == "parquet"
+        expected = self._columns if parquet else self._header
         row = 1
         try:
-            for chunk in _chunks(path, self._format, group, self._chunk_rows):  # type: ignore[arg-type]
-                if self._format != "jsonl" and tuple(chunk.columns) != self._header:
+            for chunk in _chunks(
+                path,
+                self._format,  # type: ignore[arg-type]
+                group,
+                self._chunk_rows,
+                self._columns if parquet else None,
+            ):
+                if self._format != "jsonl" and sorted(map(str, chunk.columns)) != sorted(expected):
                     raise PipelineInputError(
                         f"shard {preview(path)} changed while the pipeline ran: its columns are "
-                        f"[{preview_list(chunk.columns)}], expected [{preview_list(self._header)}]"
+                        f"[{preview_list(chunk.columns)}], expected [{preview_list(expected)}]"
                     )
                 if chunk.shape[0]:
                     yield name, row, chunk
@@ -498,17 +518,6 @@ def _digest(path: str) -> tuple[str, str]:
         while block := fh.read(1 << 20):
             h.update(block)
     return path, h.hexdigest()
-
-
-def _write_result(
-    histogram: ScoreHistogram, report: ChunkReport, digests: list[tuple[str, str]], path: str
-) -> None:
-    payload = pickle.dumps(
-        {"histogram": histogram, "report": report, "digests": sorted(digests)},
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
-    with FileSystems.create(path) as fh:
-        fh.write(payload)
 
 
 def data_digest(digests: Sequence[tuple[str, str]]) -> str:
@@ -574,6 +583,13 @@ def _temp_root(options: Any) -> Iterator[str]:
         shutil.rmtree(local, ignore_errors=True)
 
 
+def _is_local(options: Any) -> bool:
+    """The direct runner (Beam's ``FnApiRunner`` on this machine)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    return "FnApiRunner" in str(options.view_as(StandardOptions).runner or "")
+
+
 @contextlib.contextmanager
 def _running(options: Any) -> Iterator[None]:
     """A runner's failure as one :class:`PipelineRunError` line, never a worker traceback.
@@ -582,9 +598,7 @@ def _running(options: Any) -> Iterator[None]:
     log their start and end at INFO; that goes to a log file while the pipeline runs, kept
     and named in the error when the run fails.
     """
-    from apache_beam.options.pipeline_options import StandardOptions
-
-    local = "FnApiRunner" in str(options.view_as(StandardOptions).runner or "")
+    local = _is_local(options)
     log: str | None = None
     saved = -1
     if local:
@@ -620,7 +634,14 @@ def _parsed(p: Any, layout: InputLayout, plan: TunePlan, chunk_rows: int, prefix
         | f"{prefix}Shards" >> beam.Create(list(layout.work))
         | f"{prefix}Spread" >> beam.Reshuffle()
         | f"{prefix}Read"
-        >> beam.ParDo(_ReadWithPositions(layout.format, layout.columns, chunk_rows))
+        >> beam.ParDo(
+            _ReadWithPositions(
+                layout.format,
+                layout.columns,
+                chunk_rows,
+                tuple(dict.fromkeys((*plan.labels, plan.truth_column))),
+            )
+        )
         | f"{prefix}Parse" >> beam.ParDo(_Parse(plan)).with_outputs("report", main="batches")
     )
 
@@ -630,7 +651,11 @@ def _write_pickle(value: Any, path: str) -> None:
         fh.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _read_pickle(path: str) -> Any:
+def _read_pickle(path: str, missing: Any) -> Any:
+    """What a worker wrote to ``path`` (removed after reading), or ``missing`` when nothing
+    was written (a combine over no elements writes nothing)."""
+    if not FileSystems.exists(path):
+        return missing
     with FileSystems.open(path) as fh:
         value = pickle.loads(fh.read())  # written by this run's own workers
     with contextlib.suppress(Exception):  # a leftover temp file is harmless
@@ -652,6 +677,7 @@ def run_tune_pipeline(
     bootstrap: int = 0,
     seed: int = 0,
     chunk_rows: int = CHUNK_ROWS * 4,
+    fanout: int | None = None,
 ) -> PipelineTune:
     """Run the histogram pipeline on ``pattern``, choose thresholds, and return everything.
 
@@ -670,6 +696,10 @@ def run_tune_pipeline(
         (:mod:`cls_core.pipelines.bootstrap`).
     chunk_rows : int
         Rows per parsed chunk.
+    fanout : int, optional
+        Intermediate merge groups of the histogram combine (``CombineGlobally.with_fanout``);
+        0 for none. Default: none on the direct runner, :data:`DISTRIBUTED_FANOUT` on the
+        others.
 
     Raises
     ------
@@ -691,31 +721,50 @@ def run_tune_pipeline(
             f"objective {obj} needs a multi-class task; the data is {plan.task}"
         )
     rule = "winner" if plan.task == "multi-class" else "one-vs-rest"
+    if fanout is None:
+        fanout = 0 if _is_local(options) else DISTRIBUTED_FANOUT
+    if isinstance(fanout, bool) or not isinstance(fanout, int) or fanout < 0:
+        raise ValueError(f"`fanout` must be an int >= 0 or None; got {fanout!r}")
     with _temp_root(options) as root:
-        result_path = FileSystems.join(root, f"cls-tune-{uuid.uuid4().hex}.pickle")
+        run_id = uuid.uuid4().hex
+        paths = {
+            part: FileSystems.join(root, f"cls-tune-{run_id}.{part}.pickle")
+            for part in ("histogram", "report", "digests")
+        }
         with _running(options), beam.Pipeline(options=options) as p:
             parsed = _parsed(p, layout, plan, chunk_rows, "")
-            histogram = parsed.batches | "Histogram" >> beam.CombineGlobally(
+            # each result is written by the worker that merges it (no side inputs, no
+            # default value: nothing large travels between stages after the final merge)
+            combine = beam.CombineGlobally(
                 HistogramCombineFn(len(plan.labels), rule, max_distinct=max_distinct)  # type: ignore[arg-type]
             )
-            report = parsed.report | "Report" >> beam.CombineGlobally(_ReportCombineFn())
-            digests = (
+            if fanout > 1:
+                combine = combine.with_fanout(fanout)
+            _ = (
+                parsed.batches
+                | "Histogram" >> combine.without_defaults()
+                | "WriteHistogram" >> beam.Map(_write_pickle, paths["histogram"])
+            )
+            _ = (
+                parsed.report
+                | "Report" >> beam.CombineGlobally(_ReportCombineFn()).without_defaults()
+                | "WriteReport" >> beam.Map(_write_pickle, paths["report"])
+            )
+            _ = (
                 p
                 | "Files" >> beam.Create(list(layout.files))
                 | "Digest" >> beam.Map(_digest)
-                | "Digests" >> beam.combiners.ToList()
+                | "Digests" >> beam.combiners.ToList().without_defaults()
+                | "WriteDigests" >> beam.Map(_write_pickle, paths["digests"])
             )
-            _ = histogram | "Write" >> beam.Map(
-                _write_result,
-                beam.pvalue.AsSingleton(report),
-                beam.pvalue.AsSingleton(digests),
-                result_path,
-            )
-        payload = _read_pickle(result_path)
-        merged: ChunkReport = payload["report"]
+        merged: ChunkReport = _read_pickle(paths["report"], ChunkReport())
         if merged.problem is not None:
             raise PipelineInputError(merged.problem[2])
-        hist: ScoreHistogram = payload["histogram"]
+        hist: ScoreHistogram = _read_pickle(
+            paths["histogram"],
+            ScoreHistogram(len(plan.labels), rule, max_distinct=max_distinct),  # type: ignore[arg-type]
+        )
+        digests: list[tuple[str, str]] = sorted(_read_pickle(paths["digests"], []))
         if hist.n_examples == 0:
             raise PipelineInputError(
                 f"input {preview(pattern)}: no rows left after dropping bad rows"
@@ -729,10 +778,14 @@ def run_tune_pipeline(
                 _ = (
                     parsed.batches
                     | "Replicates"
-                    >> beam.CombineGlobally(PoissonBootstrapCombineFn(grid, len(plan.labels)))
+                    >> beam.CombineGlobally(
+                        PoissonBootstrapCombineFn(grid, len(plan.labels))
+                    ).without_defaults()
                     | "WriteReplicates" >> beam.Map(_write_pickle, boot_path)
                 )
-            replicates = _read_pickle(boot_path)
+            replicates = _read_pickle(boot_path, None)
+            if replicates is None:  # the first pass kept rows, so the second one does too
+                raise PipelineRunError("the bootstrap pass wrote no result")
             intervals = intervals_from_replicates(
                 replicates,
                 grid,
@@ -746,7 +799,7 @@ def run_tune_pipeline(
         plan=plan,
         histogram=hist,
         report=merged,
-        data_sha256=data_digest(payload["digests"]),
+        data_sha256=data_digest(digests),
         files=layout.files,
         tuned=tuned,
     )
