@@ -116,6 +116,67 @@ def test_hostile_thresholds_json_gets_a_message(
     assert thresholds_doc(at)["thresholds"] == before
 
 
+@pytest.fixture(scope="module")
+def binary_document(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A ``task: "binary"`` thresholds.json, as ``tune --binary`` writes it."""
+    import numpy as np
+
+    from cls_core.cli import main
+
+    directory = tmp_path_factory.mktemp("binary")
+    rng = np.random.default_rng(0)
+    truth = rng.random(200) < 0.5
+    p = np.clip(np.where(truth, 0.65, 0.35) + rng.normal(0, 0.2, 200), 0, 1)
+    rows = ["neg,pos,label"] + [
+        f"{1 - x:.4f},{x:.4f},{'pos' if t else 'neg'}" for x, t in zip(p, truth, strict=True)
+    ]
+    (directory / "scores.csv").write_text("\n".join(rows) + "\n")
+    out = directory / "thresholds.json"
+    assert main(["tune", str(directory / "scores.csv"), "--binary", "--out", str(out)]) == 0
+    return out.read_bytes()
+
+
+BINARY_SPOILERS = [
+    ("nested-100000-deep", lambda raw: b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (
+        "field-nested-past-the-format",
+        lambda raw: raw.replace(b'"task"', b'"x": ' + b"[" * 50 + b"]" * 50 + b', "task"', 1),
+        "nested deeper than 32 levels",
+    ),
+    (
+        "integer-past-python-digit-limit",
+        lambda raw: raw.replace(b'"task"', b'"x": ' + b"9" * 5000 + b', "task"', 1),
+        "unreadable JSON (Exceeds the limit (4300 digits)",
+    ),
+    ("utf-16", lambda raw: raw.decode("utf-8").encode("utf-16"), "not UTF-8 text"),
+]
+
+
+def test_binary_thresholds_json_with_a_utf8_bom_reads(binary_document: bytes) -> None:
+    """The binary tuning page's import (``task="binary"``) accepts a BOM like the others."""
+    from cls_core.evaluation.thresholds import read_thresholds_json
+
+    plain = read_thresholds_json(binary_document, labels=["neg", "pos"], task="binary")
+    bom = read_thresholds_json(
+        b"\xef\xbb\xbf" + binary_document, labels=["neg", "pos"], task="binary"
+    )
+    assert bom == plain and plain.task == "binary"
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error"), [c[1:] for c in BINARY_SPOILERS], ids=[c[0] for c in BINARY_SPOILERS]
+)
+def test_hostile_binary_thresholds_json_is_a_value_error(
+    spoil: Any, error: str, binary_document: bytes
+) -> None:
+    """What the binary page catches (``ValueError``) for every hostile binary document."""
+    from cls_core.evaluation.thresholds import read_thresholds_json
+
+    with pytest.raises(ValueError, match=re.escape(error)) as info:
+        read_thresholds_json(spoil(binary_document), labels=["neg", "pos"], task="binary")
+    assert len(str(info.value)) < 1000
+
+
 @needs_ekman
 def test_thresholds_json_with_a_utf8_bom_imports(demo_export: dict[str, Any]) -> None:
     at = open_tuning_page()
