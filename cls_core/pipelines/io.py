@@ -467,8 +467,9 @@ def read_batches(
     """The input's rows as a ``PCollection`` of pandas DataFrames (up to ``chunk_rows`` rows each).
 
     Faster than :func:`read_rows` for vectorised work (combiners over scores). Shards, and
-    the row groups of Parquet shards, are spread over the workers (a ``Reshuffle`` after
-    the file list); within a work item the order of rows is kept.
+    the row groups of Parquet shards, are spread over the workers (``beam.Create`` of the
+    work items reshuffles two or more of them); within a work item the order of rows is
+    kept.
 
     Parameters
     ----------
@@ -503,8 +504,8 @@ def read_batches(
     keep = tuple(columns) if columns is not None else None
     return (
         pipeline
+        # Create spreads two or more work items over the workers (its own reshuffle)
         | f"{label}/Shards" >> beam.Create(list(layout.work))
-        | f"{label}/Spread" >> beam.Reshuffle()
         | f"{label}/Read" >> beam.ParDo(_ReadShard(layout.format, layout.columns, keep, chunk_rows))
     )
 

@@ -631,8 +631,9 @@ def _running(options: Any) -> Iterator[None]:
 def _parsed(p: Any, layout: InputLayout, plan: TunePlan, chunk_rows: int, prefix: str) -> Any:
     return (
         p
+        # Create spreads two or more work items over the workers itself (its own
+        # reshuffle): a second Reshuffle would only add a stage
         | f"{prefix}Shards" >> beam.Create(list(layout.work))
-        | f"{prefix}Spread" >> beam.Reshuffle()
         | f"{prefix}Read"
         >> beam.ParDo(
             _ReadWithPositions(
