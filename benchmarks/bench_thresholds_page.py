@@ -7,7 +7,9 @@ then cached on disk) and drives one session through Streamlit's own WebSocket pr
 - **baseline**: a full rerun with nothing changed (every cache hit): the floor the others
   are compared with, measured in this same process.
 - **threshold**: moving the inspected class's threshold slider, which the browser sends as
-  a rerun of the ``st.fragment`` the slider sits in. Goal ≤ 60 ms (issue 15).
+  a rerun of the ``st.fragment`` the slider sits in; its callback then reruns only the
+  fragments that show thresholds (``st.rerun([keys])``). Goal ≤ 60 ms (issue 15). The
+  messages and bytes such a move sends are printed too.
 - **reject** (multi-class): moving the reject-threshold slider. Goal ≤ 60 ms.
 - **objective**: changing the optimiser's objective (F-beta ↔ cost), a rerun of the
   fragment the objective box sits in. Goal ≤ 60 ms.
@@ -46,6 +48,12 @@ class PageSession(StreamlitSession):
     def __init__(self, ws_url: str, *, page: str, timeout: float = 60.0) -> None:
         super().__init__(ws_url, timeout=timeout)
         self.page = page
+        self.sent = (0, 0)  # (messages, bytes) received since the last reset
+
+    def _receive(self) -> Any:
+        fwd = super()._receive()
+        self.sent = (self.sent[0] + 1, self.sent[1] + fwd.ByteSize())
+        return fwd
 
     def _send(self, msg: Any) -> None:
         if msg.HasField("rerun_script") and not msg.rerun_script.fragment_id:
@@ -71,6 +79,8 @@ def measure(model: str, rounds: int) -> dict[str, list[float]]:
         "reject": [],
         "objective": [],
         "cold": [],
+        "messages": [],
+        "bytes": [],
     }
     with start_app() as server, PageSession(server.ws_url, page="thresholds", timeout=600) as s:
         first = _checked(s.run(f"model={model}"), "the first run")
@@ -88,7 +98,10 @@ def measure(model: str, rounds: int) -> dict[str, list[float]]:
             record = i >= 2
             base = _checked(s.run(), "a full rerun")
             s.set_slider(slider, (i % 9 + 1) / 10)
+            s.sent = (0, 0)
             moved = _checked(s.run(fragment_id=frag[slider]), "a threshold move")
+            times["messages"].append(s.sent[0])
+            times["bytes"].append(s.sent[1])
             if i == 0:
                 times["cold"].append(moved.latency)
             s.set_option(kind, objectives[i % 2])
@@ -129,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         cold = times["cold"][0] * 1000
         print(f"  cold move (first after loading) {cold:7.1f} ms  {cold / base:4.2f}x")
+        print(
+            f"  a threshold move sends {statistics.median(times['messages']):.0f} messages, "
+            f"{statistics.median(times['bytes']) / 1024:.1f} KiB (medians)"
+        )
         print(f"  {load()}")
     return 1 if failed else 0
 

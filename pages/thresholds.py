@@ -1,9 +1,11 @@
 """Threshold tuning: evaluation data in, per-class curves, optimisers with intervals, calibration, exports.
 
 The page is a list of sections; each section's widgets and drawing live in a module of
-``pages/_thresholds/`` named for it, the computations in ``cls_core``. Everything after the data is one ``st.fragment``
-(threshold moves rerun only it, never rescoring or re-sorting), with nested fragments for
-the optimiser's objective and the calibration view, whose widgets rerun only themselves.
+``pages/_thresholds/`` named for it, the computations in ``cls_core``. Everything after the
+data is drawn by keyed fragments (``session.EDITOR`` …): a widget reruns its own fragment,
+and a threshold move reruns only the fragments that show thresholds (editor, tiles,
+curves, metrics, confusion, export; the optimiser and examples when they show one), never
+the data, the section titles, the class picker or the calibration.
 """
 
 from __future__ import annotations
@@ -80,22 +82,107 @@ if warnings:
 
 
 # ------------------------------------------------------------------ 3+ · analysis (fragments)
-@st.fragment
-def optimise_fragment(t: session.Tuning, focus: int) -> None:
+# Fragments are called with the arguments of the last full run: each reads the inspected
+# class and the thresholds from the session state (``t.state`` is that dict), not from
+# arguments, so that a rerun of some of them alone sees the current values.
+
+
+@st.fragment(key=session.EDITOR)
+def editor_fragment(t: session.Tuning) -> None:
+    thresholds.threshold_editor(t)
+
+
+@st.fragment(key=session.SET_ALL)
+def set_all_fragment(t: session.Tuning) -> None:
+    thresholds.set_all(t)
+
+
+@st.fragment(key=session.INSPECT)
+def inspect_fragment(t: session.Tuning) -> None:
+    thresholds.class_controls(t)
+
+
+@st.fragment(key=session.TILES)
+def tiles_fragment(t: session.Tuning) -> None:
+    thresholds.headline_metrics(t, session.current_metrics(t))
+
+
+@st.fragment(key=session.CURVES)
+def curves_fragment(t: session.Tuning) -> None:
+    curves.curves_section(t, session.focus_of(t))  # 4 · curves (titled by the inspected class)
+
+
+@st.fragment(key=session.CURVE_DOWNLOADS)
+def curve_downloads_fragment(t: session.Tuning) -> None:
+    curves.curve_downloads(t, session.focus_of(t))
+
+
+@st.fragment(key=session.COVERAGE)
+def coverage_fragment(t: session.Tuning) -> None:
+    curves.coverage_chart(t)
+
+
+@st.fragment(key=session.COVERAGE_DOWNLOADS)
+def coverage_downloads_fragment(t: session.Tuning) -> None:
+    curves.coverage_downloads(t)
+
+
+@st.fragment(key=session.METRICS)
+def metrics_fragment(t: session.Tuning) -> None:
+    metrics.metrics_section(t, session.current_metrics(t))
+
+
+@st.fragment(key=session.METRICS_DOWNLOADS)
+def metrics_downloads_fragment(t: session.Tuning) -> None:
+    metrics.metrics_downloads(t)
+
+
+@st.fragment(key=session.OPTIMISE)
+def optimise_fragment(t: session.Tuning) -> None:
     """Section 6's widgets: an objective change reruns only this."""
     session.rerun_all_if_needed(t)  # an Optimise/Bootstrap click changed what the page shows
-    optimise.optimise_section(t, focus)
+    optimise.optimise_section(t, session.focus_of(t))
 
 
-@st.fragment
+@st.fragment(key=session.CONFUSION)
+def confusion_fragment(t: session.Tuning) -> None:
+    confusion.confusion_section(t, session.current_metrics(t))
+
+
+@st.fragment(key=session.CALIBRATION)
 def calibration_fragment(t: session.Tuning) -> None:
     """Section 8: independent of the thresholds; its widgets rerun only this."""
     calibration.calibration_section(t)
 
 
-@st.fragment
+@st.fragment(key=session.EXPORT)
+def export_fragment(t: session.Tuning) -> None:
+    export.json_part(t, session.current_metrics(t))
+
+
+@st.fragment(key=session.IMPORT)
+def import_fragment(t: session.Tuning) -> None:
+    export.import_part(t)
+
+
+@st.fragment(key=session.LINK)
+def link_fragment(t: session.Tuning) -> None:
+    export.link_part(t)
+
+
+@st.fragment(key=session.SAVEDMODEL)
+def savedmodel_fragment(t: session.Tuning) -> None:
+    """Section 9's "Export as SavedModel": shows no threshold, so moves leave it alone."""
+    export.savedmodel_part(t, session.current_metrics(t))
+
+
+@st.fragment(key=session.EXAMPLES)
+def examples_fragment(t: session.Tuning) -> None:
+    examples.examples_section(t, session.focus_of(t))
+
+
 def analysis(evs: Any) -> None:
-    """Everything after the data: reruns alone on threshold moves, never re-sorts."""
+    """Everything after the data: titles here, each section's content in its fragment."""
     t = session.tuning_for(card, evs)
     st.subheader("3 · Thresholds")
     st.caption(
@@ -108,29 +195,44 @@ def analysis(evs: Any) -> None:
             else "Multi-label rule: every class whose score ≥ its threshold fires."
         )
     )
-    focus = thresholds.threshold_controls(t)
-    current = t.ev.metrics_at(t.thr, reject_threshold=t.reject)
-    thresholds.headline_metrics(t, current)
+    left, right = st.columns([2, 3])
+    with left:
+        editor_fragment(t)
+        set_all_fragment(t)
+    with right:
+        inspect_fragment(t)
+    tiles_fragment(t)
 
-    curves.curves_section(t, focus)  # 4 · curves (titled by the inspected class)
+    curves_fragment(t)  # its title names the inspected class
+    curve_downloads_fragment(t)
+    if t.multi_class:
+        coverage_fragment(t)
+        coverage_downloads_fragment(t)
 
     st.subheader("5 · Metrics at the current thresholds")
-    metrics.metrics_section(t, current)
+    metrics_fragment(t)
+    metrics_downloads_fragment(t)
 
     st.subheader("6 · Optimise")
-    optimise_fragment(t, focus)
+    optimise_fragment(t)
 
     st.subheader("7 · Confusion")
-    confusion.confusion_section(t, current)
+    confusion_fragment(t)
 
     st.subheader("8 · Calibration")
     calibration_fragment(t)
 
     st.subheader("9 · Export and import")
-    export.export_section(t, current)
+    c1, c2 = st.columns(2)
+    with c1:
+        export_fragment(t)
+    with c2:
+        import_fragment(t)
+    link_fragment(t)
+    savedmodel_fragment(t)
 
     st.subheader("10 · Examples, label issues and slices")
-    examples.examples_section(t, focus)
+    examples_fragment(t)
 
 
 # A binary model's data: one threshold on the positive class (pages/_thresholds/binary.py).

@@ -117,6 +117,10 @@ def test_threshold_page_tunes_own_models_on_labelled_texts(
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert next(m.value for m in at.metric if m.label == "Rows read") == "24"
+    preview = next(e for e in at.expander if e.label == "Preview thresholds.json")
+    if preview.proto.id.startswith("$$ID-"):  # sent only while open (the per-class page)
+        at.session_state[preview.proto.id.split("-", 2)[2]] = True
+        at.run()
     doc = json.loads(next(c.value for c in at.code if c.language == "json"))
     assert doc["labels"] == list(labels) and doc["n_examples"] == 24
     assert doc["model"] == model

@@ -12,10 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from benchmarks._st_client import StreamlitSession
 from cls_core.modelio.registry import list_models
-from cls_core.paths import PROJECT_ROOT
 from cls_core.views import charts
 from pages._shared import named_datasets
 
@@ -67,31 +66,79 @@ def test_rows_arrow_cannot_type_and_empty_rows_stay_inline() -> None:
     assert named_datasets(empty) == empty
 
 
-def test_tuning_page_threshold_move_sends_new_data_under_the_same_specs() -> None:
+class _PageRecorder(StreamlitSession):
+    """A protocol session on the tuning page that keeps every message the server sends."""
+
+    def __init__(self, ws_url: str) -> None:
+        super().__init__(ws_url, timeout=600)
+        self.received: list[Any] = []
+
+    def _send(self, msg: Any) -> None:
+        if msg.HasField("rerun_script") and not msg.rerun_script.fragment_id:
+            msg.rerun_script.page_name = "thresholds"
+        super()._send(msg)
+
+    def _receive(self) -> Any:
+        fwd = super()._receive()
+        self.received.append(fwd)
+        return fwd
+
+    def elements(self) -> list[tuple[str, Any]]:
+        """(kind, body) of every element sent since the last call."""
+        out = []
+        for fwd in self.received:
+            if fwd.WhichOneof("type") == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                kind = fwd.delta.new_element.WhichOneof("type")
+                out.append((kind, getattr(fwd.delta.new_element, kind)))
+        self.received = []
+        return out
+
+
+def _charts(elements: list[tuple[str, Any]]) -> dict[str, dict[str, bytes]]:
+    """Spec → named datasets of every chart sent."""
+    return {
+        body.spec: {d.name: d.data.data for d in body.datasets}
+        for kind, body in elements
+        if kind == "vega_lite_chart"
+    }
+
+
+def test_tuning_page_threshold_move_resends_only_what_shows_thresholds(app_url: str) -> None:
+    """On the real server (AppTest cannot run a keyed fragment rerun as the browser does):
+    a slider move resends the charts that show the thresholds, with new data under the same
+    specs, and nothing that does not depend on them (calibration, titles, the class picker,
+    the optimiser's widgets, download buttons of charts)."""
     if list_models().get("goemotions") is None:
         pytest.skip("the goemotions model is not installed")
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
-    at.query_params["model"] = "goemotions"
-    at.session_state["tune_source.goemotions"] = "demo"
-    at.switch_page("pages/thresholds.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-
-    def drawn() -> list[tuple[str, dict[str, bytes]]]:
-        return [
-            (c.proto.spec, {d.name: d.data.data for d in c.proto.datasets})
-            for c in at.get("vega_lite_chart")
-        ]
-
-    before = drawn()
-    slider = next(s for s in at.slider if s.label.startswith("Threshold for"))
-    slider.set_value(0.9 if slider.value < 0.9 else 0.1).run()
-    assert not at.exception, [e.value for e in at.exception]
-    after = drawn()
-    assert len(after) == len(before) >= 5
-    assert [spec for spec, _ in after] == [spec for spec, _ in before]
-    assert all(datasets for _, datasets in after), "a chart kept its rows in the spec"
-    moved = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a[1] != b[1]]
-    # PR and ROC (operating point), per-class metrics and the 2x2 grid; not calibration
-    assert len(moved) == 4, moved
-    assert "Reliability" in after[-1][0] and before[-1] == after[-1]
+    ws_url = app_url.replace("http://", "ws://") + "/_stcore/stream"
+    s = _PageRecorder(ws_url)
+    with s:
+        first = s.run("model=goemotions")
+        assert not first.errors(), first.errors()
+        slider = next(k for k in first.widgets if k.startswith("tune.") and ".one." in k)
+        page = _charts(s.elements())
+        assert any("Reliability" in spec for spec in page)  # calibration is on the page
+        s.set_slider(slider, 0.9 if first.widgets[slider].proto.default[0] < 0.9 else 0.1)
+        moved = s.run(fragment_id=first.fragment_ids[slider])
+        assert not moved.errors(), moved.errors()
+        sent = s.elements()
+    kinds = [kind for kind, _ in sent]
+    charts_sent = _charts(sent)
+    # PR and ROC (operating point), per-class metrics and the 2x2 grid, under the specs the
+    # browser already drew; not the calibration
+    assert len(charts_sent) == 4, list(charts_sent)
+    assert set(charts_sent) <= set(page)
+    assert all(charts_sent[spec] != page[spec] for spec in charts_sent)
+    assert not any("Reliability" in spec for spec in charts_sent)
+    # the numbers that follow the thresholds came; the rest stayed in the browser
+    assert kinds.count("metric") == 4  # the tiles; not the calibration's ECE/MCE
+    assert "slider" not in kinds and "selectbox" not in kinds and "number_input" not in kinds
+    assert "heading" in kinds  # the curves' title (it names the inspected class)
+    headings = [body.body for kind, body in sent if kind == "heading"]
+    assert headings == [h for h in headings if h.startswith("4 · Curves")], headings
+    assert {body.label for kind, body in sent if kind == "download_button"} <= {
+        "thresholds.json",
+        "PNG",
+        "SVG",
+    }
+    assert len(sent) < 45, kinds

@@ -49,6 +49,14 @@ def _ok(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _redraw(at: AppTest) -> AppTest:
+    """A full run after a threshold change. The page's callbacks rerun only the fragments
+    that show thresholds (``st.rerun([keys])``); AppTest then holds only those in its tree,
+    and cannot resolve a page link in such a run (the real server can: test_threshold_moves
+    and the browser tests check that run)."""
+    return at.run()
+
+
 def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -58,6 +66,11 @@ def _uploader(at: AppTest, label: str):  # type: ignore[no-untyped-def]
 
 
 def _thresholds_json(at: AppTest) -> dict:
+    """The previewed thresholds.json (the preview is sent only while open: open it)."""
+    if not [c for c in at.code if c.language == "json"]:
+        preview = next(e for e in at.expander if e.label == "Preview thresholds.json")
+        at.session_state[preview.proto.id.split("-", 2)[2]] = True  # its user key
+        at.run()
     blocks = [c.value for c in at.code if c.language == "json"]
     assert blocks, "no thresholds.json preview"
     return json.loads(blocks[0])
@@ -82,6 +95,7 @@ def test_scores_upload_threshold_optimiser_export_and_reimport() -> None:
     slider = next(s for s in at.slider if s.label.startswith("Threshold for"))
     focus = slider.label.removeprefix("Threshold for ")
     slider.set_value(0.95).run()
+    _redraw(at)
     _ok(at)
     doc = _thresholds_json(at)
     assert doc["thresholds"][labels.index(focus)] == pytest.approx(0.95)
@@ -100,6 +114,7 @@ def test_scores_upload_threshold_optimiser_export_and_reimport() -> None:
     doc["objective"] = "manual"
     blob = json.dumps(doc).encode()
     _uploader(at, "Import a thresholds.json").set_value(("t.json", blob, "application/json")).run()
+    _redraw(at)
     _ok(at)
     assert _thresholds_json(at)["thresholds"] == [0.3] * len(labels)
     assert any("Imported t.json" in s.value.replace("\\", "") for s in at.success)
@@ -116,6 +131,7 @@ def test_scores_upload_threshold_optimiser_export_and_reimport() -> None:
     assert _thresholds_json(at)["thresholds"] == [0.3] * len(labels)
 
     next(b for b in at.button if b.label == "Reset").click().run()
+    _redraw(at)
     _ok(at)
     assert _thresholds_json(at)["thresholds"] == [0.5] * len(labels)
 
@@ -150,6 +166,7 @@ def test_ekman_demo_set_reject_threshold_and_coverage_optimiser(
     assert _metric(at, "Coverage") == "1.000"
     reject = next(s for s in at.slider if s.label.startswith("Reject threshold"))
     reject.set_value(0.6).run()
+    _redraw(at)
     _ok(at)
     assert float(_metric(at, "Coverage")) < 1.0
     assert _thresholds_json(at)["reject_threshold"] == pytest.approx(0.6)

@@ -10,7 +10,7 @@ from cls_core.evaluation import tuning_session as ts
 from cls_core.evaluation.thresholds import read_thresholds_json
 from cls_core.views.formatting import escape_markdown
 from pages._decision_ui import savedmodel_export_section
-from pages._thresholds.session import Tuning, mark_changed
+from pages._thresholds.session import Tuning, mark_changed, rerun_everything_but_calibration
 
 
 def _on_import(t: Tuning, key: str) -> None:
@@ -36,6 +36,7 @@ def _on_import(t: Tuning, key: str) -> None:
         f"Imported {escape_markdown(uploaded.name)} ({escape_markdown(doc.objective)}): "
         "these are now the current thresholds.",
     )
+    rerun_everything_but_calibration(t)  # every section that shows thresholds
 
 
 def _without_model(params: dict[str, str]) -> dict[str, str]:
@@ -45,8 +46,13 @@ def _without_model(params: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in params.items() if key != "model"}
 
 
-def download_thresholds(ns: str, doc_text: str) -> None:
-    """The thresholds.json download button and its preview (multi-class, multi-label, binary)."""
+def download_thresholds(ns: str, doc_text: str, *, lazy_preview: bool = False) -> None:
+    """The thresholds.json download button and its preview (multi-class, multi-label, binary).
+
+    ``lazy_preview``: the preview is sent only while its expander is open (its key is
+    ``f"{ns}.json_preview"``): on a page that redraws it on every threshold move, a closed
+    preview then costs the browser nothing (highlighting the JSON took 40-80 ms a move).
+    """
     st.download_button(
         "thresholds.json",
         doc_text,
@@ -57,61 +63,91 @@ def download_thresholds(ns: str, doc_text: str) -> None:
         key=f"{ns}.json",
         on_click="ignore",
     )
-    with st.expander("Preview thresholds.json"):
-        st.code(doc_text, language="json", height=300)
+    if not lazy_preview:
+        with st.expander("Preview thresholds.json"):
+            st.code(doc_text, language="json", height=300)
+        return
+    preview = st.expander("Preview thresholds.json", key=f"{ns}.json_preview", on_change="rerun")
+    if preview.open:
+        with preview:
+            st.code(doc_text, language="json", height=300)
 
 
-def export_section(t: Tuning, metrics: Any) -> None:
-    """Section 9 (below its title): thresholds.json, import, and the Playground link."""
-    ns, card, labels = t.ns, t.card, t.labels
-    doc_text = ts.thresholds_json_text(
+def _doc_text(t: Tuning, metrics: Any) -> str:
+    return ts.thresholds_json_text(
         metrics,
         objective=t.state["objective"],
         data_sha256=t.evs.sha256,
         model=t.evs.model,
         bootstrap=t.state["boot"],
     )
-    c1, c2 = st.columns(2)
-    with c1:
-        download_thresholds(ns, doc_text)
-    with c2:
-        import_key = f"{ns}.import"
-        st.file_uploader(
-            "Import a thresholds.json",
-            type=["json"],
-            key=import_key,
-            on_change=_on_import,
-            args=(t, import_key),
-        )
-        message = t.state.get("import_message")
-        if message is not None:
-            (st.success if message[0] == "ok" else st.error)(message[1])
-    if tuple(labels) == card.labels and t.ev.task == card.task:
-        st.page_link(
-            "pages/playground.py",
-            label="Use these thresholds in the Playground",
-            icon=":material/arrow_forward:",  # opens in this tab
-            query_params=_without_model(
-                ts.playground_query_params(
-                    card.name,
-                    labels,
-                    t.thr,
-                    task=t.ev.task,
-                    reject_threshold=t.reject,
-                    source=f"Threshold tuning on {t.evs.name}",
-                )
-            ),
-        )
-        st.caption(
-            "The link carries the thresholds exactly, not rounded, so every decision on this "
-            "data stays the same in the Playground."
-            + (
-                " It holds the reject threshold and every non-zero per-class threshold (the "
-                "Playground applies those without sliders)."
-                if t.multi_class
-                else ""
-            )
-        )
-        savedmodel_export_section(t, doc_text)
-    else:
+
+
+def _own_labels(t: Tuning) -> bool:
+    """The data's labels and task are the selected model's (Playground link, SavedModel)."""
+    return bool(tuple(t.labels) == t.card.labels and t.ev.task == t.card.task)
+
+
+# Section 9 comes in parts, each drawn by its own fragment of pages/thresholds.py: a
+# threshold move redraws the download and the Playground link, not the import box or the
+# SavedModel export (nothing in them shows a threshold).
+
+
+def json_part(t: Tuning, metrics: Any) -> None:
+    """The thresholds.json download and its preview (sent only while open)."""
+    download_thresholds(t.ns, _doc_text(t, metrics), lazy_preview=True)
+
+
+def import_part(t: Tuning) -> None:
+    """The thresholds.json upload and what became of the last one."""
+    import_key = f"{t.ns}.import"
+    st.file_uploader(
+        "Import a thresholds.json",
+        type=["json"],
+        key=import_key,
+        on_change=_on_import,
+        args=(t, import_key),
+    )
+    message = t.state.get("import_message")
+    if message is not None:
+        (st.success if message[0] == "ok" else st.error)(message[1])
+
+
+def link_part(t: Tuning) -> None:
+    """The Playground link with the current thresholds (or why there is none)."""
+    card, labels = t.card, t.labels
+    if not _own_labels(t):
         st.caption("These labels are not the selected model's, so there is no Playground link.")
+        return
+    st.page_link(
+        "pages/playground.py",
+        label="Use these thresholds in the Playground",
+        icon=":material/arrow_forward:",  # opens in this tab
+        query_params=_without_model(
+            ts.playground_query_params(
+                card.name,
+                labels,
+                t.thr,
+                task=t.ev.task,
+                reject_threshold=t.reject,
+                source=f"Threshold tuning on {t.evs.name}",
+            )
+        ),
+    )
+    st.caption(
+        "The link carries the thresholds exactly, not rounded, so every decision on this "
+        "data stays the same in the Playground."
+        + (
+            " It holds the reject threshold and every non-zero per-class threshold (the "
+            "Playground applies those without sliders)."
+            if t.multi_class
+            else ""
+        )
+    )
+
+
+def savedmodel_part(t: Tuning, metrics: Any) -> None:
+    """ "Export as SavedModel" with the page's current thresholds (when the labels are the
+    model's); a click builds thresholds.json from the state of that moment."""
+    if _own_labels(t):
+        savedmodel_export_section(t, _doc_text(t, metrics))

@@ -1,11 +1,13 @@
 """Tuning session state shared by the sections: thresholds, reject, objective, intervals.
 
 Also the pieces every section draws with: the cached ranking summary, the chart block
-(Vega-Lite dict + PNG/SVG downloads) and the inspected class's operating threshold.
+(Vega-Lite dict + PNG/SVG downloads) and the inspected class's operating threshold, and
+the keys of the page's fragments with the rule of which ones a threshold move reruns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,33 @@ class Tuning:
         return float(self.state["reject"]) if self.multi_class else None
 
 
+#: Keys of the per-class page's fragments (``pages/thresholds.py``, one per section or part
+#: of one). A threshold move reruns only those that show a threshold or a number that
+#: depends on one (:func:`rerun_after_move`); the data, the section titles, the class
+#: picker and the calibration stay as they are in the browser.
+EDITOR = "tune.editor"
+SET_ALL = "tune.set_all"
+INSPECT = "tune.inspect"
+TILES = "tune.tiles"
+CURVES = "tune.curves"
+CURVE_DOWNLOADS = "tune.curve_downloads"
+COVERAGE = "tune.coverage"
+COVERAGE_DOWNLOADS = "tune.coverage_downloads"
+METRICS = "tune.metrics"
+METRICS_DOWNLOADS = "tune.metrics_downloads"
+OPTIMISE = "tune.optimise"
+CONFUSION = "tune.confusion"
+CALIBRATION = "tune.calibration"
+EXPORT = "tune.export"
+IMPORT = "tune.import"
+LINK = "tune.link"
+SAVEDMODEL = "tune.savedmodel"
+EXAMPLES = "tune.examples"
+
+#: Always rerun when the thresholds change: each shows them or numbers computed from them.
+FOLLOW_THRESHOLDS = (EDITOR, TILES, CURVES, METRICS, CONFUSION, EXPORT, LINK)
+
+
 def tuning_for(card: ModelCard, evs: Any) -> Tuning:
     """The tuning session of ``evs`` (created with the starting thresholds on first use)."""
     ev = evs.evaluation
@@ -72,6 +101,56 @@ def tuning_for(card: ModelCard, evs: Any) -> Tuning:
     return Tuning(card=card, evs=evs, ns=ns, state=st.session_state[ns])
 
 
+def focus_of(t: Tuning) -> int:
+    """The inspected class (section 3's "Inspect class"; before it is drawn: the class with
+    the most positives, its first option)."""
+    value = st.session_state.get(f"{t.ns}.focus")
+    if value is None:
+        return int(np.argmax(t.ev.support))  # argmax keeps the first of equal supports
+    return int(value)
+
+
+def current_metrics(t: Tuning) -> Any:
+    """Metrics at the current thresholds, computed once per threshold state and shared by
+    the fragments of one rerun (tiles, table, confusion, export)."""
+    key = (t.thr.tobytes(), t.state["reject"])
+    memo = t.state.get("_metrics")
+    if memo is None or memo[0] != key:
+        memo = (key, t.ev.metrics_at(t.thr, reject_threshold=t.reject))
+        t.state["_metrics"] = memo
+    return memo[1]
+
+
+def rerun_after_move(
+    t: Tuning, previous_objective: str, *, reject: bool = False, also: Sequence[str] = ()
+) -> None:
+    """From a widget callback: rerun the fragments that follow the thresholds, and no others.
+
+    ``reject``: the reject threshold moved (multi-class), so the coverage chart too. The
+    optimiser's section reruns when it shows the threshold (the cost curve of the
+    inspected class) or when the move ended an optimiser's selection (its "unreachable
+    targets" panel and the bootstrap button follow ``objective``); the examples section
+    when one of its views is open. ``also`` adds fragments (e.g. the class picker, whose
+    slider must be recreated after an edit).
+    """
+    keys = [*FOLLOW_THRESHOLDS, *also]
+    if reject and t.multi_class:
+        keys.append(COVERAGE)
+    if previous_objective != "manual":  # intervals may have gone: the chart's caption
+        keys.append(METRICS_DOWNLOADS)
+    if previous_objective != "manual" or st.session_state.get(f"{t.ns}.kind") == "cost":
+        keys.append(OPTIMISE)
+    if st.session_state.get(f"{t.ns}.exview") is not None:
+        keys.append(EXAMPLES)
+    st.rerun(list(dict.fromkeys(keys)))
+
+
+def rerun_everything_but_calibration(t: Tuning) -> None:
+    """From a widget callback that replaced the thresholds (edit, Apply to all, Reset, an
+    import): every fragment that shows them, the class picker's slider and the optimiser."""
+    rerun_after_move(t, "changed", reject=True, also=(INSPECT, OPTIMISE, EXAMPLES, IMPORT))
+
+
 def mark_changed(state: dict[str, Any], *, objective: str = "manual") -> None:
     state["ver"] += 1
     state["objective"] = objective
@@ -90,16 +169,30 @@ def ranking(key: str, _evaluation: Any) -> ts.RankingSummary:
     return ts.ranking_summary(_evaluation)
 
 
-def chart_block(spec: dict[str, Any], name: str, *, key: str) -> None:
-    """Draw a Vega-Lite dict with PNG/SVG download buttons (rendered only when clicked)."""
+def chart_block(spec: dict[str, Any], name: str, *, key: str, downloads: bool = True) -> None:
+    """Draw a Vega-Lite dict with PNG/SVG download buttons (rendered only when clicked).
+
+    ``downloads=False``: the chart alone; its buttons come from :func:`download_row` in a
+    fragment that a threshold move does not rerun.
+    """
     from pages._shared import show_chart
 
     show_chart(spec)
+    if downloads:
+        download_row(lambda: spec, name, key=key)
+
+
+def download_row(spec: Callable[[], dict[str, Any]], name: str, *, key: str) -> None:
+    """PNG and SVG download buttons of a chart whose spec ``spec()`` builds when clicked.
+
+    Given a builder that reads the thresholds from the session state when called, the
+    buttons need no redraw when the thresholds move (nothing in them shows a threshold).
+    """
     row = st.container(horizontal=True)
     for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
         row.download_button(
             fmt.upper(),
-            lambda fmt=fmt: charts.chart_image(spec, fmt=fmt),
+            lambda fmt=fmt: charts.chart_image(spec(), fmt=fmt),
             file_name=f"{name}.{fmt}",
             mime=mime,
             icon=":material/download:",
