@@ -12,6 +12,7 @@ from cls_core.views.formatting import escape_markdown, shorten
 from cls_core.views.score_view import (
     VIEW_NAMES,
     VIEWS,
+    ScoreView,
     binary_explanation,
     decide_binary_view,
     decide_view,
@@ -119,7 +120,20 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
     view = view_scores(
         logits, model_activation=card.activation, view=view_kind, temperature=temperature
     )
+    # the thresholds and what they decide rerun in a fragment of their own: a threshold
+    # move re-sends neither the view picker, the temperature nor the order
+    decision_section(card, text, logits, view, temperature, order)
 
+
+def _decision_body(
+    card: ModelCard,
+    text: str,
+    logits: np.ndarray,
+    view: ScoreView,
+    temperature: float,
+    order: str,
+) -> None:
+    """Thresholds, the decision, the score chart and the tabs: what a threshold move redraws."""
     binary = card.binary and view.rule == "argmax"  # one threshold on the positive score
     if binary:
         thresholds, reject = None, None
@@ -186,5 +200,7 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
             with tab:
                 render()
 
+
+decision_section = st.fragment(_decision_body)  # nested in `analysis`
 
 analysis(card, text, logits)

@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cls_core.paths import PROJECT_ROOT
+from tests._trace_text import trace_of
 
 TEXT = "win a free prize now"
 
@@ -99,8 +100,8 @@ def test_playground_binary_has_one_threshold_and_the_label_follows_it(binary_roo
     at.slider(key="bt.binary_sigmoid").set_value(above).run()
     assert "Predicted class: negative (positive's score <" in _texts(at)
     # the decision trace names the one threshold
-    frames = [d.value for d in at.dataframe]
-    trace = next(f for f in frames if "score − threshold" in f.columns)
+    trace = trace_of(at)
+    assert "score − threshold" in trace.columns
     assert trace["label"].tolist() == ["negative", "positive"]
     assert trace["fired"].tolist() == [True, False]
 

@@ -22,6 +22,7 @@ from cls_core.views import charts
 from cls_core.views.formatting import count_noun, plain_code, threshold_text
 from cls_core.views.lesson import explain_refusal, export_defaults, run_lesson
 from cls_core.views.score_view import serving_thresholds_table, view_scores
+from tests._trace_text import trace_of
 
 # --------------------------------------------------------------------------- unit
 
@@ -263,10 +264,13 @@ def test_trace_names_the_two_distances_and_shows_logit_over_t() -> None:
     at.slider(key="reject.banking77").set_value(0.3).run()
     at.slider(key="temperature").set_value(2.0).run()
     _ok(at)
-    trace = next(d.value for d in at.dataframe if "label" in d.value.columns)
+    trace = trace_of(at)
     assert {"score − runner-up", "score − threshold", "logit ÷ T (T = 2)"} <= set(trace.columns)
     assert "margin" not in trace.columns
-    np.testing.assert_allclose(trace["logit ÷ T (T = 2)"], trace["logit"] / 2)
+    assert len(trace) == 77  # every class, as the grid had
+    np.testing.assert_allclose(trace["logit ÷ T (T = 2)"], trace["logit"] / 2, atol=1e-4)
+    np.testing.assert_allclose(trace["threshold"], 0.3)
+    assert trace["fired"].sum() <= 1
 
 
 def test_playground_says_where_linked_thresholds_came_from() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "decide_view",
     "result_record",
     "serving_thresholds_table",
+    "trace_text",
     "view_scores",
 ]
 
@@ -400,3 +401,88 @@ def serving_thresholds_table(
     return pd.DataFrame(
         {"label": list(names), "threshold": cuts, "score": row, "fires": row >= cuts}
     )
+
+
+def trace_text(trace: pd.DataFrame, *, digits: int = 4) -> str:
+    """A decision trace as a fixed-width text table (every row and column, as given).
+
+    The Playground shows the trace as plain text in a code block rather than as a data
+    grid: in Chromium the grid added ~300 ms to every threshold move (input to settled
+    page), the text ~70 ms; an HTML or Markdown table of 77 rows was slower than the grid.
+    Text cannot carry markup either (a label is never HTML or Markdown).
+
+    Parameters
+    ----------
+    trace : DataFrame
+        A table from :func:`cls_core.scoring.decisions.decision_trace` or
+        :func:`~cls_core.scoring.decisions.binary_decision_trace` (text, number and
+        bool columns), in the row order to show.
+    digits : int
+        Decimals of every number (the thresholds' precision, so that a score and a
+        threshold that differ show different digits).
+
+    Returns
+    -------
+    str
+        The header (a long name over two lines: ``score −`` above ``runner-up``), a rule
+        under each column, and one line per row. Columns are separated by two spaces
+        (text left-aligned, numbers right-aligned); NaN shows as ``—``, booleans as
+        ``yes`` / ``no``; a number too small for ``digits`` decimals but not zero in
+        scientific notation (``9.4e-05``), so a tiny score never reads as 0.
+
+    Raises
+    ------
+    ValueError
+        ``digits`` is negative.
+    """
+    if digits < 0:
+        raise ValueError(f"`digits` must be >= 0; got {digits}")
+    heads: list[tuple[str, str]] = []
+    columns: list[list[str]] = []
+    right: list[bool] = []
+    for name in trace.columns:
+        values = trace[name].tolist()
+        if pd.api.types.is_bool_dtype(trace[name]):
+            cells, numeric = ["yes" if v else "no" for v in values], False
+        elif pd.api.types.is_numeric_dtype(trace[name]):
+            cells, numeric = [_number(float(v), digits) for v in values], True
+        else:
+            cells, numeric = [str(v) for v in values], False
+        heads.append(_two_line_head(str(name)))
+        columns.append(cells)
+        right.append(numeric)
+    widths = [
+        max(len(top), len(bottom), *(len(cell) for cell in cells))
+        for (top, bottom), cells in zip(heads, columns, strict=True)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if numeric else cell.ljust(width)
+            for cell, width, numeric in zip(cells, widths, right, strict=True)
+        ).rstrip()
+
+    lines = [line([bottom for _, bottom in heads])]
+    if any(top for top, _ in heads):
+        lines.insert(0, line([top for top, _ in heads]))
+    lines.append("  ".join("─" * width for width in widths))
+    lines += [line([cells[i] for cells in columns]) for i in range(len(trace))]
+    return "\n".join(lines)
+
+
+def _two_line_head(name: str) -> tuple[str, str]:
+    """A long column name over two lines (``score −`` / ``runner-up``), else ``("", name)``."""
+    for cut in (" − ", " ("):
+        at = name.find(cut)
+        if len(name) > 10 and at > 0:
+            split = at + (2 if cut == " − " else 0)
+            return name[:split].rstrip(), name[split:].strip()
+    return "", name
+
+
+def _number(value: float, digits: int) -> str:
+    if np.isnan(value):
+        return "—"
+    if value != 0 and abs(value) < 0.5 * 10.0**-digits:
+        return f"{value:.1e}"
+    return f"{value:.{digits}f}"
