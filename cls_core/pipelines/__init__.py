@@ -10,6 +10,11 @@ Modules:
 - :mod:`cls_core.pipelines.model_handler`: a ``ModelHandler`` that scores through the
   project's model registry (the SavedModel's signature, never Keras).
 - :mod:`cls_core.pipelines.score`: the scoring pipeline (Parquet shards out).
+- :mod:`cls_core.pipelines.histogram`: the ``CombineFn`` of per-class counts at each
+  distinct float32 score (exact; bucketed by high bits past ``--max-distinct``).
+- :mod:`cls_core.pipelines.bootstrap`: Poisson bootstrap weights (independent of sharding).
+- :mod:`cls_core.pipelines.tune`: the tuning pipeline (histograms → the in-process sweep,
+  optimisers and metrics → thresholds.json).
 """
 
 from __future__ import annotations
