@@ -145,3 +145,76 @@ def _fired_labels(at) -> list[str]:  # type: ignore[no-untyped-def]
     if ":" not in head or head.startswith("### No label"):
         return []
     return [x.strip() for x in head.split(":", 1)[1].split(",") if x.strip()]
+
+
+def _unreachable_file(tmp_path: Path) -> Path:
+    """Scores where a and c can reach precision 0.99 and b (truth independent of its
+    score, about half positive) cannot."""
+    rng = np.random.default_rng(7)
+    scores = rng.random((400, 3)).astype(np.float32)
+    truth = np.column_stack([scores[:, 0] >= 0.5, rng.random(400) < 0.5, scores[:, 2] >= 0.3])
+    truth[~truth.any(axis=1), 0] = True  # every row keeps a label
+    rows = ["a,b,c,label"] + [
+        ",".join(f"{v:.6f}" for v in s) + "," + ";".join(np.array(LABELS)[t])
+        for s, t in zip(scores, truth, strict=True)
+    ]
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _tune(tmp_path: Path, *extra: str, out: str = "t.json") -> tuple[int, dict]:  # type: ignore[type-arg]
+    scores = _unreachable_file(tmp_path)
+    target = tmp_path / out
+    code = main(["tune", str(scores), "--task", "multi-label", "--objective", "precision>=0.99",
+                 "--out", str(target), *extra])  # fmt: skip
+    return code, (json.loads(target.read_text()) if target.exists() else {})
+
+
+def test_tune_unreachable_off_switches_the_missed_class_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, best = _tune(tmp_path, out="best.json")
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "class 'b': no threshold reaches precision>=0.99" in err  # said, with its best value
+    assert "switched_off" not in best and None not in best["thresholds"]
+
+    code, off = _tune(tmp_path, "--unreachable", "off", out="off.json")
+    assert code == 0
+    assert "--unreachable off: class 'b' never fires" in capsys.readouterr().err
+    assert off["thresholds"][1] is None and off["switched_off"] == ["b"]
+    assert off["thresholds"][0] == best["thresholds"][0]  # reachable classes untouched
+    assert off["thresholds"][2] == best["thresholds"][2]
+    assert off["per_class"][1]["tp"] == 0 and off["per_class"][1]["fp"] == 0
+    back = read_thresholds_json(tmp_path / "off.json", labels=LABELS, task="multi-label")
+    assert back.thresholds[1] == math.inf
+
+
+def test_tune_unreachable_keep_takes_the_previous_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev = _evaluation()
+    (tmp_path / "prev.json").write_text(thresholds_json_text(ev.metrics_at([0.11, 0.42, 0.33])))
+    code, kept = _tune(tmp_path, "--unreachable", "keep", "--previous", str(tmp_path / "prev.json"))
+    assert code == 0
+    assert "--unreachable keep: class 'b' keeps 0.42" in capsys.readouterr().err
+    assert kept["thresholds"][1] == pytest.approx(0.42)
+    assert kept["thresholds"][0] != pytest.approx(0.11)  # only the missed class keeps its old one
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--unreachable", "keep"], "--unreachable keep and --previous FILE go together"),
+        (["--previous", "x.json"], "--unreachable keep and --previous FILE go together"),
+        (["--unreachable", "off", "--bootstrap", "200"], "not supported with --bootstrap"),
+        (["--unreachable", "off", "--objective", "f1"], "applies to precision>=P or recall>=R"),
+    ],
+)
+def test_tune_unreachable_refusals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    code, _ = _tune(tmp_path, *extra)
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -95,6 +95,21 @@ def add_parser(subparsers: Any) -> None:
         "the positive (second) column, positive when score >= t (automatic on a Parquet "
         "file that `score` wrote for a binary model)",
     )
+    tune.add_argument(
+        "--unreachable",
+        choices=list(UNREACHABLE),
+        default="best-effort",
+        help="per-class target objectives (precision>=P, recall>=R): what a class that no "
+        "threshold brings to the target gets. best-effort: the closest threshold (default; "
+        "a warning names the class and its best reachable value); off: the class never "
+        "fires (written as null under switched_off); keep: its threshold from --previous",
+    )
+    tune.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="with --unreachable keep: the thresholds.json whose thresholds such classes keep "
+        "(same labels)",
+    )
     tune.add_argument("--model", default=None, help="model name to record in the file")
     tune.add_argument("--out", required=True, help="where to write thresholds.json")
     tune.add_argument(
@@ -120,6 +135,10 @@ def add_parser(subparsers: Any) -> None:
         "(default 1,048,576: 24 MiB per class)",
     )
     tune.set_defaults(func=run_tune)
+
+
+#: ``--unreachable`` → the tuning page's choice (``tuning_session.UNREACHABLE_CHOICES``).
+UNREACHABLE = {"best-effort": "best effort", "off": "switch off", "keep": "keep previous"}
 
 
 def run_tune(args: argparse.Namespace) -> int:
@@ -148,8 +167,34 @@ def run_tune(args: argparse.Namespace) -> int:
         raise CliError(f"--seed must be >= 0; got {args.seed}")
     if not 0 <= args.min_tp <= 1_000_000:
         raise CliError(f"--min-tp must be between 0 and 1,000,000; got {args.min_tp}")
+    unreachable = getattr(args, "unreachable", "best-effort")
+    previous_path = getattr(args, "previous", None)
+    if (unreachable == "keep") != (previous_path is not None):
+        raise CliError("--unreachable keep and --previous FILE go together")
+    if unreachable != "best-effort":
+        for flag, given in (
+            ("--runner", getattr(args, "runner", None)),
+            ("--binary", getattr(args, "binary", False)),
+            ("--bootstrap", args.bootstrap),
+        ):
+            if given:
+                raise CliError(
+                    f"--unreachable {unreachable} is not supported with {flag} (bootstrap "
+                    "intervals describe the optimiser's own choice; a binary file has one "
+                    "threshold); run without it or with --unreachable best-effort"
+                )
+        if not objective.per_class or objective.kind not in (
+            "precision_at_least",
+            "recall_at_least",
+        ):
+            raise CliError(
+                f"--unreachable {unreachable} applies to precision>=P or recall>=R targets; "
+                f"the objective is {objective}"
+            )
     out = Path(args.out)
     check_writable(out)
+    if previous_path is not None:
+        check_not_input(out, previous_path)
     if getattr(args, "runner", None):
         return _run_pipeline(args, objective, out)
     if getattr(args, "max_distinct", None) is not None or getattr(args, "beam_option", None):
@@ -182,6 +227,8 @@ def run_tune(args: argparse.Namespace) -> int:
     )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if unreachable != "best-effort":
+        result = _apply_unreachable(args, evaluation, result, data.labels)
     model = args.model or _stored_model(raw)
     document = thresholds_file(
         result.metrics,
@@ -203,6 +250,32 @@ def run_tune(args: argparse.Namespace) -> int:
         summary += f", coverage {m.coverage:.4f}, accuracy {m.selective_accuracy:.4f}"
     print(summary, file=sys.stderr)
     return 0
+
+
+def _apply_unreachable(args: argparse.Namespace, evaluation: Any, result: Any, labels: Any) -> Any:
+    """``--unreachable off|keep``: the page's per-class choice, for every class that missed."""
+    from cls_core.evaluation.thresholds import read_thresholds_json
+    from cls_core.evaluation.tuning_session import apply_unreachable_choices
+
+    missed = [i for i, c in enumerate(result.selection.choices) if not c.feasible and c.support > 0]
+    previous = None
+    if args.previous is not None:
+        try:
+            previous = read_thresholds_json(args.previous, labels=list(labels)).thresholds
+        except ValueError as exc:
+            raise CliError(f"--previous: {exc}") from None
+    choice = UNREACHABLE[args.unreachable]
+    thresholds = apply_unreachable_choices(
+        result.thresholds, previous, dict.fromkeys(missed, choice)
+    )
+    for i in missed:
+        print(
+            f"--unreachable {args.unreachable}: class {result.selection.choices[i].label!r} "
+            + ("never fires" if choice == "switch off" else f"keeps {thresholds[i]:.6g}"),
+            file=sys.stderr,
+        )
+    metrics = evaluation.metrics_at(thresholds)
+    return replace(result, thresholds=thresholds, metrics=metrics)
 
 
 def _run_pipeline(args: argparse.Namespace, objective: Any, out: Path) -> int:
