@@ -142,3 +142,30 @@ def test_tuning_page_threshold_move_resends_only_what_shows_thresholds(app_url: 
         "SVG",
     }
     assert len(sent) < 45, kinds
+
+
+def test_tuning_page_class_picker_redraws_the_inspected_class_only(app_url: str) -> None:
+    """Inspecting another class reruns its slider and curves (titled by it), not the tiles,
+    the tables or the calibration (nothing there depends on the inspected class)."""
+    if list_models().get("goemotions") is None:
+        pytest.skip("the goemotions model is not installed")
+    ws_url = app_url.replace("http://", "ws://") + "/_stcore/stream"
+    s = _PageRecorder(ws_url)
+    with s:
+        first = s.run("model=goemotions")
+        s.elements()
+        picker = next(k for k in first.widgets if k.startswith("tune.") and k.endswith(".focus"))
+        option = str(first.widgets[picker].proto.options[1])  # "label (n positives)"
+        label = option.split(" (")[0]
+        s.set_option(picker, option)
+        changed = s.run(fragment_id=first.fragment_ids[picker])
+        assert not changed.errors(), changed.errors()
+        sent = s.elements()
+    headings = [body.body for kind, body in sent if kind == "heading"]
+    assert headings == [f"4 · Curves: {label}"], headings
+    sliders = [body.label for kind, body in sent if kind == "slider"]
+    assert sliders == [f"Threshold for {label}"], sliders
+    charts_sent = _charts(sent)
+    assert len(charts_sent) == 2 and all(label in spec for spec in charts_sent)
+    kinds = {kind for kind, _ in sent}
+    assert not kinds & {"metric", "dataframe", "arrow_data_frame", "table"}, kinds
