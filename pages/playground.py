@@ -120,9 +120,10 @@ def analysis(card: ModelCard, text: str, logits: np.ndarray) -> None:
     view = view_scores(
         logits, model_activation=card.activation, view=view_kind, temperature=temperature
     )
-    # Not a fragment of its own: nesting one here (so that a threshold move would not
-    # re-send the view picker, temperature and order) saved no measurable browser or
-    # server time on a move and cost 3-6 ms of server CPU on every full rerun.
+    # Not a fragment of its own. Nesting one here (a threshold move then does not re-send
+    # the view picker, temperature and order) was measured on 2026-12-02 (load 3-4): a move
+    # 197 vs 212 ms in Chromium, 26 vs 29 ms of server CPU, 16.6 vs 17.8 KiB; but every full
+    # rerun cost 3-6 ms more server CPU (39-42 vs 36 ms), which is what 50 sessions lack.
     decision_section(card, text, logits, view, temperature, order)
 
 
