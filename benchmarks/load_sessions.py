@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import re
 import statistics
@@ -134,6 +135,9 @@ class LoadReport:
     models: tuple[str, ...] = ()
     #: one session alone, before the concurrent phase: its rerun latencies
     baseline: list[float] = field(default_factory=list)
+    #: CPU seconds the server process and this load generator used in the concurrent phase
+    server_cpu_seconds: float = math.nan
+    client_cpu_seconds: float = math.nan
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile (0-100) of rerun latency, nearest-rank."""
@@ -146,6 +150,7 @@ class LoadReport:
     def summary(self) -> str:
         """Human-readable lines for the terminal."""
         p50, p95 = self.percentile(50), self.percentile(95)
+        runs = len(self.latencies) + len(self.first_load)
         lines = [
             f"sessions {self.sessions}, rounds {self.rounds}, models {', '.join(self.models)}",
             f"reruns {len(self.latencies)} in {self.wall_seconds:.1f} s; "
@@ -158,6 +163,10 @@ class LoadReport:
             f"first load (deep link) p50 {statistics.median(self.first_load or [math.nan]):.3f} s, "
             f"max {max(self.first_load, default=math.nan):.3f} s",
             f"errors {len(self.errors)}, leaks {len(self.leaks)}",
+            f"CPU in the concurrent phase: server {self.server_cpu_seconds:.1f} s "
+            f"({1000 * self.server_cpu_seconds / max(1, runs):.0f} ms per run, "
+            f"{self.server_cpu_seconds / max(self.wall_seconds, 1e-9):.2f} cores), "
+            f"this load generator {self.client_cpu_seconds:.1f} s (same 2 cores)",
             f"server peak RSS (VmHWM) {self.peak_rss_mib:.0f} MiB",
         ]
         lines += [f"  error: {e}" for e in self.errors[:20]]
@@ -445,11 +454,14 @@ def run_load(
                     name=f"session-{i}",
                 )
             )
+        server_cpu, client_cpu = process_cpu_seconds(server.pid), time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         report.wall_seconds = time.perf_counter() - began
+        report.server_cpu_seconds = process_cpu_seconds(server.pid) - server_cpu
+        report.client_cpu_seconds = time.process_time() - client_cpu
         report.peak_rss_mib = peak_rss_mib(server.pid)
         if verify_replay and report.observations:
             try:
@@ -457,6 +469,13 @@ def run_load(
             except (ProtocolError, OSError, KeyError) as exc:
                 report.errors.append(f"replay: {type(exc).__name__}: {exc}")
     return report
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:
