@@ -602,6 +602,10 @@ def warnings_of(at: AppTest) -> list[str]:
 
 
 def thresholds_doc(at: AppTest) -> dict[str, Any]:
+    if not any(c.language == "json" for c in at.code):  # the preview is sent only while open
+        preview = next(e for e in at.expander if e.label == "Preview thresholds.json")
+        at.session_state[preview.proto.id.split("-", 2)[2]] = True
+        at.run()
     blocks = [c.value for c in at.code if c.language == "json"]
     assert blocks, "no thresholds.json preview"
     return dict(json.loads(blocks[0]))
@@ -805,6 +809,7 @@ def test_bad_thresholds_json(case: ImportCase, demo_export: dict[str, Any]) -> N
     at = open_page("demo")
     reject = next(s for s in at.slider if s.label.startswith("Reject threshold"))
     reject.set_value(0.6).run()  # the user's own setting, which a bad file must not touch
+    at.run()  # the move reran only the fragments that show thresholds: AppTest redraws all
     before = thresholds_doc(at)
     assert before["reject_threshold"] == pytest.approx(0.6)
     blob = case.spoil(dict(demo_export))
@@ -822,9 +827,10 @@ def test_bad_thresholds_json(case: ImportCase, demo_export: dict[str, Any]) -> N
     # still responding: the export itself imports
     good = json.dumps({**demo_export, "thresholds": [0.25] * len(LABELS)}).encode()
     uploader(at, "Import a thresholds.json").set_value(("ok.json", good, "application/json")).run()
+    assert any("Imported ok.json" in s for s in texts_of(at.success))
+    at.run()  # the import reran only the fragments that show thresholds: AppTest redraws all
     no_exception(at)
     assert thresholds_doc(at)["thresholds"] == [0.25] * len(LABELS)
-    assert any("Imported ok.json" in s for s in texts_of(at.success))
 
 
 # --------------------------------------------------------------------------- size limit
