@@ -98,6 +98,8 @@ def thresholds_origin(card: ModelCard) -> str:
         return f"from {escape_markdown(shorten(source, 80))}, via the link"
     if linked:
         return "changed from the model card's (the changed ones are in the URL)"
+    if card.raw.get("_thresholds_from_model"):  # an export: pages/_decision_ui.py
+        return "the model's own, baked into it"
     return "the model card's, tuned on the dev split"
 
 
