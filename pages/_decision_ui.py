@@ -62,6 +62,16 @@ def _with_model_thresholds(card: ModelCard, baked: Any) -> ModelCard:
     return dataclasses.replace(card, reject_threshold=baked.reject_threshold, raw=raw)
 
 
+def with_model_decision(card: ModelCard) -> ModelCard:
+    """``card`` with the thresholds its model holds (an export), else ``card`` itself.
+
+    For places that show a model's decision without the baked-decision panel (the
+    Playground's "Another model" tab): an export decides with its constants, never its card.
+    """
+    baked = _model_decision(card)
+    return card if baked is None else _with_model_thresholds(card, baked)
+
+
 def model_rule_thresholds(
     card: ModelCard, rule: str, thresholds: np.ndarray | float | None
 ) -> np.ndarray | float | None:

@@ -27,6 +27,7 @@ from cls_core.views.score_view import (
     trace_text,
     view_scores,
 )
+from pages._decision_ui import model_rule_thresholds, with_model_decision
 from pages._shared import model_listing, predict_texts, show_chart
 
 TEXT_BOX_LIMIT = 4 * MAX_TEXT_CHARS
@@ -354,6 +355,7 @@ def model_comparison_section(card: ModelCard, text: str) -> None:
                 f"{code_span(model_card.name)} cannot be used: {escape_markdown(str(exc))}"
             )
             continue
+        model_card = with_model_decision(model_card)  # an export decides with its constants
         view = view_scores(logits, model_activation=model_card.activation)
         decision = (
             decide_binary_view(view, model_card.labels, model_card.binary_threshold)
@@ -361,7 +363,13 @@ def model_comparison_section(card: ModelCard, text: str) -> None:
             else decide_view(
                 view,
                 model_card.labels,
-                thresholds=model_card.thresholds if model_card.task == "multi-label" else None,
+                thresholds=model_rule_thresholds(
+                    model_card,
+                    view.rule,
+                    np.asarray(model_card.thresholds, dtype=np.float64)
+                    if model_card.task == "multi-label" and model_card.thresholds
+                    else None,
+                ),
                 reject_threshold=model_card.reject_threshold,
             )
         )

@@ -840,6 +840,26 @@ def test_a_tampered_card_does_not_change_the_playgrounds_decision(
             panel = next(m.value for m in at.markdown if "Decision baked in" in m.value)
             baked = baked_labels(load_model(name, roots=[root]), [text])[0]
             assert (", ".join(f"**{x}**" for x in baked) if baked else "abstains") in panel
+        # the "Another model" tab: the multi-label export as the *other* model decides with
+        # its constants too (its card says 0.99 everywhere: nothing would fire)
+        at = _app_test(
+            root,
+            monkeypatch,
+            "pages/playground.py",
+            model=mc_result.path.name,
+            text=ml_text,
+            tab="Another model",
+        )
+        at.selectbox(key=f"other_model.{mc_result.path.name}").set_value(ml_result.path.name).run()
+        assert not at.exception, [e.value for e in at.exception]
+        column = next(
+            i
+            for i, m in enumerate(at.markdown)
+            if m.value.replace("\\", "").startswith(f"**{ml_result.path.name}**")
+        )
+        sentence = at.markdown[column + 1].value.replace("\\", "")
+        assert sentence.startswith("Predicted label"), sentence
+        assert {x.strip() for x in sentence.split(":", 1)[1].split(",")} == set(ml_fired)
     finally:
         for path, text in zip(paths, saved, strict=True):
             path.write_text(text)
