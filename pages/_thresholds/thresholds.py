@@ -126,7 +126,7 @@ def threshold_editor(t: Tuning) -> None:
 def set_all(t: Tuning) -> None:
     """ "Set every class to" and its button."""
     ns = t.ns
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     value_key = f"{ns}.all"
     c1.number_input(
         "Set every class to", 0.0, 1.0, 0.0 if t.multi_class else 0.5, 0.01, key=value_key
