@@ -106,19 +106,9 @@ def test_invalid_utf8_reads_as_replacement_characters(models: dict[str, LoadedMo
 def test_classification_signature_matches(
     expected: dict[str, Any], models: dict[str, LoadedModel]
 ) -> None:
-    import tensorflow as tf
+    from cls_core.modelio.serving import serialize_text_example
 
-    texts = [str(t) for t in expected["texts"]]
-    examples = [
-        tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[t.encode()]))
-                }
-            )
-        ).SerializeToString()
-        for t in texts
-    ]
+    examples = [serialize_text_example(str(t)) for t in expected["texts"]]
     for name in MODELS:
         _, scores = models[name].classify_serialized(examples)
         np.testing.assert_allclose(scores, expected[f"scores_{name}"], rtol=0, atol=TOLERANCE)
