@@ -82,11 +82,17 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class AppServer:
-    """A running ``streamlit run app.py`` process."""
+    """A running app: one ``streamlit run app.py`` process, or ``cls-explorer serve``'s set.
+
+    ``pid`` is the process started (Streamlit, or ``serve``); ``workers`` the Streamlit
+    processes doing the work (with their own URLs in ``worker_urls``), for CPU and memory.
+    """
 
     url: str
     pid: int
     log_path: Path
+    workers: tuple[int, ...] = ()
+    worker_urls: tuple[str, ...] = ()
 
     @property
     def ws_url(self) -> str:
@@ -172,11 +178,92 @@ def start_app(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"streamlit did not start; see {log_path}")
                 time.sleep(0.3)
-            yield AppServer(url=base, pid=proc.pid, log_path=log_path)
+            yield AppServer(
+                url=base,
+                pid=proc.pid,
+                log_path=log_path,
+                workers=(proc.pid,),
+                worker_urls=(base,),
+            )
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+_BACKEND_LINE = re.compile(r"^\s+s\d+: (http://127\.0\.0\.1:(\d+)) ", flags=re.MULTILINE)
+
+
+def _pid_listening(port: int) -> int:
+    """The pid of the process whose command line says ``--server.port PORT``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for i, arg in enumerate(argv[:-1]):
+            if arg == b"--server.port" and argv[i + 1] == str(port).encode():
+                return int(entry.name)
+    raise RuntimeError(f"no Streamlit process with --server.port {port}")
+
+
+@contextlib.contextmanager
+def start_served(
+    processes: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
+    startup_timeout: float = 180.0,
+) -> Iterator[AppServer]:
+    """Run ``cls-explorer serve --processes N`` on a free port; yield it once it serves.
+
+    The app as a room is served: ``processes`` Streamlit processes behind HAProxy (needs
+    ``haproxy`` on PATH). ``workers``/``worker_urls`` are the Streamlit processes and their
+    own loopback URLs (read from ``serve``'s output). Stopped with SIGTERM on exit.
+    """
+    port = free_port()
+    if log_path is None:
+        log_path = PROJECT_ROOT / ".pytest_cache" / "serve-load.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    command = [
+        sys.executable,
+        "-m",
+        "cls_core",
+        "serve",
+        "--processes",
+        str(processes),
+        "--port",
+        str(port),
+    ]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while "serving http://" not in log_path.read_text():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"cls-explorer serve did not start; see {log_path}")
+                time.sleep(0.3)
+            time.sleep(0.2)  # the backend lines follow the "serving" line
+            found = _BACKEND_LINE.findall(log_path.read_text())
+            urls = tuple(u for u, _ in found) or (base,)
+            workers = tuple(_pid_listening(int(p)) for _, p in found) or (proc.pid,)
+            yield AppServer(
+                url=base, pid=proc.pid, log_path=log_path, workers=workers, worker_urls=urls
+            )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)

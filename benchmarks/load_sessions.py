@@ -25,7 +25,12 @@ the baseline the concurrent p95 is compared with (same server, same process). Ex
 when there was any error or leak. Goal (issue 15): 50 sessions, zero errors, zero leaks,
 p95 ≤ 1 s on a 2-core machine.
 
-Usage: ``python benchmarks/load_sessions.py [--sessions 50] [--rounds 5] [--think 1.0]``.
+``--processes N`` (N > 1) serves the app the way a room is served, ``cls-explorer serve
+--processes N``: N Streamlit processes behind HAProxy with cookie affinity. Each process is
+warmed up through its own port; CPU and peak memory are summed over them.
+
+Usage: ``python benchmarks/load_sessions.py [--sessions 50] [--rounds 5] [--think 1.0]
+[--processes 1]``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from benchmarks._st_client import (
     StreamlitSession,
     peak_rss_mib,
     start_app,
+    start_served,
 )
 from cls_core.modelio.registry import list_models
 
@@ -138,6 +144,8 @@ class LoadReport:
     #: CPU seconds the server process and this load generator used in the concurrent phase
     server_cpu_seconds: float = math.nan
     client_cpu_seconds: float = math.nan
+    #: Streamlit processes serving (more than one: ``cls-explorer serve`` with HAProxy)
+    processes: int = 1
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile (0-100) of rerun latency, nearest-rank."""
@@ -152,7 +160,12 @@ class LoadReport:
         p50, p95 = self.percentile(50), self.percentile(95)
         runs = len(self.latencies) + len(self.first_load)
         lines = [
-            f"sessions {self.sessions}, rounds {self.rounds}, models {', '.join(self.models)}",
+            f"sessions {self.sessions}, rounds {self.rounds}, models {', '.join(self.models)}; "
+            + (
+                "one Streamlit process"
+                if self.processes == 1
+                else f"{self.processes} Streamlit processes behind HAProxy (cls-explorer serve)"
+            ),
             f"reruns {len(self.latencies)} in {self.wall_seconds:.1f} s; "
             f"rerun latency p50 {p50:.3f} s, p95 {p95:.3f} s, max "
             f"{max(self.latencies, default=math.nan):.3f} s "
@@ -164,10 +177,12 @@ class LoadReport:
             f"max {max(self.first_load, default=math.nan):.3f} s",
             f"errors {len(self.errors)}, leaks {len(self.leaks)}",
             f"CPU in the concurrent phase: server {self.server_cpu_seconds:.1f} s "
-            f"({1000 * self.server_cpu_seconds / max(1, runs):.0f} ms per run, "
+            + ("(all processes) " if self.processes > 1 else "")
+            + f"({1000 * self.server_cpu_seconds / max(1, runs):.0f} ms per run, "
             f"{self.server_cpu_seconds / max(self.wall_seconds, 1e-9):.2f} cores), "
             f"this load generator {self.client_cpu_seconds:.1f} s (same 2 cores)",
-            f"server peak RSS (VmHWM) {self.peak_rss_mib:.0f} MiB",
+            f"server peak RSS (VmHWM) {self.peak_rss_mib:.0f} MiB"
+            + (" (sum over the processes)" if self.processes > 1 else ""),
         ]
         lines += [f"  error: {e}" for e in self.errors[:20]]
         lines += [f"  leak: {e}" for e in self.leaks[:20]]
@@ -376,6 +391,7 @@ def run_load(
     timeout: float = 60.0,
     verify_replay: bool = True,
     env: dict[str, str] | None = None,
+    processes: int = 1,
 ) -> LoadReport:
     """Start the app, drive ``sessions`` concurrent sessions, replay, and measure.
 
@@ -394,6 +410,9 @@ def run_load(
         on labels and scores).
     env : dict, optional
         Extra environment for the server (e.g. ``CLS_MODEL_DIRS``).
+    processes : int
+        1: ``streamlit run app.py``; more: ``cls-explorer serve --processes N`` (that many
+        Streamlit processes behind HAProxy; needs ``haproxy`` on PATH).
 
     Returns
     -------
@@ -409,12 +428,21 @@ def run_load(
         raise RuntimeError("no usable model under the model roots; nothing to load-test")
     # banking77 first so that small runs always exercise it
     models.sort(key=lambda m: (m[0] != "banking77", m[0]))
-    report = LoadReport(sessions=sessions, rounds=rounds, models=tuple(m for m, _ in models))
+    report = LoadReport(
+        sessions=sessions,
+        rounds=rounds,
+        models=tuple(m for m, _ in models),
+        processes=processes,
+    )
     default_model = listing.names[0]
-    with start_app(env=env) as server:
+    launch = start_app(env=env) if processes == 1 else start_served(processes, env=env)
+    with launch as server:
         # A demo server has been up for a while: load every model once before measuring
-        # (a model's first use costs seconds, which would otherwise dominate the p95).
-        warm_up(server.ws_url, [m for m, _ in models], timeout=max(timeout, 120.0))
+        # (a model's first use costs seconds, which would otherwise dominate the p95), in
+        # each Streamlit process (through its own port).
+        for url in server.worker_urls:
+            ws = url.replace("http://", "ws://", 1) + "/_stcore/stream"
+            warm_up(ws, [m for m, _ in models], timeout=max(timeout, 120.0))
         # baseline: one session alone (index 99: its own markers), same kind of plan
         alone = LoadReport(sessions=1, rounds=rounds)
         query, steps = plan_session(99, rounds=rounds, models=models, default_model=default_model)
@@ -454,15 +482,16 @@ def run_load(
                     name=f"session-{i}",
                 )
             )
-        server_cpu, client_cpu = process_cpu_seconds(server.pid), time.process_time()
+        server_cpu = sum(process_cpu_seconds(p) for p in server.workers)
+        client_cpu = time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         report.wall_seconds = time.perf_counter() - began
-        report.server_cpu_seconds = process_cpu_seconds(server.pid) - server_cpu
+        report.server_cpu_seconds = sum(process_cpu_seconds(p) for p in server.workers) - server_cpu
         report.client_cpu_seconds = time.process_time() - client_cpu
-        report.peak_rss_mib = peak_rss_mib(server.pid)
+        report.peak_rss_mib = sum(peak_rss_mib(p) for p in server.workers)
         if verify_replay and report.observations:
             try:
                 report.leaks += replay(server.ws_url, report.observations, timeout=timeout)
@@ -489,6 +518,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-replay", action="store_true", help="skip the one-at-a-time replay check"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="Streamlit processes: 1 (streamlit run app.py) or more (cls-explorer serve "
+        "--processes N: behind HAProxy, which must be installed)",
+    )
     args = parser.parse_args(argv)
     report = run_load(
         sessions=args.sessions,
@@ -496,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         think=args.think,
         timeout=args.timeout,
         verify_replay=not args.no_replay,
+        processes=args.processes,
     )
     print(report.summary())
     return 1 if report.errors or report.leaks else 0

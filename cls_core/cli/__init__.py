@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "cls_core.cli.train",
     "cls_core.cli.export",
     "cls_core.cli.card",
+    "cls_core.cli.serve",
 )
 
 
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
     parser = argparse.ArgumentParser(
         prog="cls-explorer",
-        description="Classifier Output Explorer: score, tune, train and export from the command line.",
+        description="Classifier Output Explorer: score, tune, train and export from the command line, and serve the app.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in _COMMAND_MODULES:
