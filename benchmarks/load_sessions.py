@@ -146,6 +146,8 @@ class LoadReport:
     client_cpu_seconds: float = math.nan
     #: Streamlit processes serving (more than one: ``cls-explorer serve`` with HAProxy)
     processes: int = 1
+    #: CPU seconds of each Streamlit process in the concurrent phase
+    process_cpu: list[float] = field(default_factory=list)
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile (0-100) of rerun latency, nearest-rank."""
@@ -182,6 +184,11 @@ class LoadReport:
             f"{self.server_cpu_seconds / max(self.wall_seconds, 1e-9):.2f} cores), "
             f"this load generator {self.client_cpu_seconds:.1f} s (same 2 cores)",
             f"server peak RSS (VmHWM) {self.peak_rss_mib:.0f} MiB"
+            + (
+                f"; CPU per process {', '.join(f'{c:.1f}' for c in self.process_cpu)} s"
+                if self.processes > 1
+                else ""
+            )
             + (" (sum over the processes)" if self.processes > 1 else ""),
         ]
         lines += [f"  error: {e}" for e in self.errors[:20]]
@@ -482,14 +489,17 @@ def run_load(
                     name=f"session-{i}",
                 )
             )
-        server_cpu = sum(process_cpu_seconds(p) for p in server.workers)
+        before = [process_cpu_seconds(p) for p in server.workers]
         client_cpu = time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         report.wall_seconds = time.perf_counter() - began
-        report.server_cpu_seconds = sum(process_cpu_seconds(p) for p in server.workers) - server_cpu
+        report.process_cpu = [
+            process_cpu_seconds(p) - b for p, b in zip(server.workers, before, strict=True)
+        ]
+        report.server_cpu_seconds = sum(report.process_cpu)
         report.client_cpu_seconds = time.process_time() - client_cpu
         report.peak_rss_mib = sum(peak_rss_mib(p) for p in server.workers)
         if verify_replay and report.observations:

@@ -84,3 +84,22 @@ def test_eight_concurrent_sessions_no_errors_no_leaks() -> None:
     assert len(report.latencies) >= 8 * 3
     assert len(report.observations) == 8 * 3
     assert report.peak_rss_mib > 0
+
+
+@pytest.mark.slow
+@needs_banking77
+def test_eight_sessions_through_serve_two_processes_no_errors_no_leaks() -> None:
+    """The same through ``cls-explorer serve --processes 2``: HAProxy in front, sessions
+    spread over two Streamlit processes, each session's requests on its own process."""
+    import shutil
+
+    if shutil.which("haproxy") is None:
+        pytest.fail("HAProxy is missing: run `make test` (it installs Debian's haproxy)")
+    report = run_load(sessions=8, rounds=3, think=0.2, timeout=120.0, processes=2)
+    assert report.errors == []
+    assert report.leaks == []
+    assert report.processes == 2
+    assert len(report.process_cpu) == 2
+    assert min(report.process_cpu) > 0.2, report.process_cpu  # both processes served sessions
+    assert len(report.observations) == 8 * 3
+    assert report.peak_rss_mib > 0
