@@ -157,7 +157,7 @@ def calibration_fragment(t: session.Tuning) -> None:
 
 @st.fragment(key=session.EXPORT)
 def export_fragment(t: session.Tuning) -> None:
-    export.json_part(t, session.current_metrics(t))
+    export.json_part(t)
 
 
 @st.fragment(key=session.IMPORT)

@@ -8,6 +8,7 @@ check the page glue that makes a threshold move a data-only change.
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pyarrow as pa
@@ -136,12 +137,14 @@ def test_tuning_page_threshold_move_resends_only_what_shows_thresholds(app_url: 
     assert "heading" in kinds  # the curves' title (it names the inspected class)
     headings = [body.body for kind, body in sent if kind == "heading"]
     assert headings == [h for h in headings if h.startswith("4 · Curves")], headings
-    assert {body.label for kind, body in sent if kind == "download_button"} <= {
-        "thresholds.json",
-        "PNG",
-        "SVG",
-    }
-    assert len(sent) < 45, kinds
+    # the thresholds.json button writes its file when clicked: not re-sent (its preview is
+    # closed); the 2x2 grid's PNG/SVG buttons sit in its tab, which the move redraws
+    assert {body.label for kind, body in sent if kind == "download_button"} <= {"PNG", "SVG"}
+    # drawn on a canvas: a move repaints a bitmap instead of rewriting thousands of SVG nodes
+    assert all(
+        json.loads(spec)["usermeta"]["embedOptions"]["renderer"] == "canvas" for spec in charts_sent
+    )
+    assert len(sent) < 40, kinds
 
 
 def test_tuning_page_class_picker_redraws_the_inspected_class_only(app_url: str) -> None:
@@ -169,3 +172,50 @@ def test_tuning_page_class_picker_redraws_the_inspected_class_only(app_url: str)
     assert len(charts_sent) == 2 and all(label in spec for spec in charts_sent)
     kinds = {kind for kind, _ in sent}
     assert not kinds & {"metric", "dataframe", "arrow_data_frame", "table"}, kinds
+
+
+def test_thresholds_json_written_on_click_has_the_moved_threshold(app_url: str) -> None:
+    """The thresholds.json button is not redrawn by a threshold move (its preview is
+    closed): the file it gives, written when clicked, still has the moved threshold."""
+    if list_models().get("goemotions") is None:
+        pytest.skip("the goemotions model is not installed")
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    ws_url = app_url.replace("http://", "ws://") + "/_stcore/stream"
+    s = _PageRecorder(ws_url)
+    with s:
+        first = s.run("model=goemotions")
+        session_id = next(
+            fwd.new_session.initialize.session_id
+            for fwd in s.received
+            if fwd.WhichOneof("type") == "new_session"
+        )
+        button = next(
+            body
+            for kind, body in s.elements()
+            if kind == "download_button" and body.label == "thresholds.json"
+        )
+        assert button.deferred_file_id, "the thresholds.json button has its file written on click"
+        slider = next(k for k in first.widgets if k.startswith("tune.") and ".one." in k)
+        value = 0.9 if first.widgets[slider].proto.default[0] < 0.9 else 0.1
+        s.set_slider(slider, value)
+        moved = s.run(fragment_id=first.fragment_ids[slider])
+        assert not moved.errors(), moved.errors()
+        resent = {body.label for kind, body in s.elements() if kind == "download_button"}
+        assert "thresholds.json" not in resent, resent
+        click = BackMsg()
+        click.backend_operation_request.request_id = "thresholds-json"
+        click.backend_operation_request.session_id = session_id
+        click.backend_operation_request.deferred_file.file_id = button.deferred_file_id
+        s._send(click)
+        while True:
+            fwd = s._receive()
+            if fwd.WhichOneof("type") == "backend_operation_response":
+                break
+        response = fwd.backend_operation_response
+        assert not response.error_msg, response.error_msg
+    with urllib.request.urlopen(app_url + response.deferred_file.url) as r:
+        doc = json.loads(r.read())
+    focus = int(slider.rsplit(".", 1)[1])
+    assert doc["thresholds"][focus] == pytest.approx(value)
+    assert doc["objective"] == "manual"

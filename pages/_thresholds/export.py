@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -10,7 +11,12 @@ from cls_core.evaluation import tuning_session as ts
 from cls_core.evaluation.thresholds import read_thresholds_json
 from cls_core.views.formatting import escape_markdown
 from pages._decision_ui import savedmodel_export_section
-from pages._thresholds.session import Tuning, mark_changed, rerun_everything_but_calibration
+from pages._thresholds.session import (
+    Tuning,
+    current_metrics,
+    mark_changed,
+    rerun_everything_but_calibration,
+)
 
 
 def _on_import(t: Tuning, key: str) -> None:
@@ -46,9 +52,13 @@ def _without_model(params: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in params.items() if key != "model"}
 
 
-def download_thresholds(ns: str, doc_text: str, *, lazy_preview: bool = False) -> None:
+def download_thresholds(
+    ns: str, doc_text: str | Callable[[], str], *, lazy_preview: bool = False
+) -> None:
     """The thresholds.json download button and its preview (multi-class, multi-label, binary).
 
+    ``doc_text``: the document, or a function that writes it (called when the button is
+    clicked and while the preview is open, so a threshold move need not redraw the button).
     ``lazy_preview``: the preview is sent only while its expander is open (its key is
     ``f"{ns}.json_preview"``): on a page that redraws it on every threshold move, a closed
     preview then costs the browser nothing (highlighting the JSON took 40-80 ms a move).
@@ -63,14 +73,15 @@ def download_thresholds(ns: str, doc_text: str, *, lazy_preview: bool = False) -
         key=f"{ns}.json",
         on_click="ignore",
     )
+    text = doc_text if isinstance(doc_text, str) else None
     if not lazy_preview:
         with st.expander("Preview thresholds.json"):
-            st.code(doc_text, language="json", height=300)
+            st.code(text if text is not None else doc_text(), language="json", height=300)
         return
     preview = st.expander("Preview thresholds.json", key=f"{ns}.json_preview", on_change="rerun")
     if preview.open:
         with preview:
-            st.code(doc_text, language="json", height=300)
+            st.code(text if text is not None else doc_text(), language="json", height=300)
 
 
 def _doc_text(t: Tuning, metrics: Any) -> str:
@@ -89,13 +100,19 @@ def _own_labels(t: Tuning) -> bool:
 
 
 # Section 9 comes in parts, each drawn by its own fragment of pages/thresholds.py: a
-# threshold move redraws the download and the Playground link, not the import box or the
-# SavedModel export (nothing in them shows a threshold).
+# threshold move redraws the Playground link (and the thresholds.json preview while it is
+# open), not the download button, the import box or the SavedModel export (nothing in them
+# shows a threshold).
 
 
-def json_part(t: Tuning, metrics: Any) -> None:
-    """The thresholds.json download and its preview (sent only while open)."""
-    download_thresholds(t.ns, _doc_text(t, metrics), lazy_preview=True)
+def json_part(t: Tuning) -> None:
+    """The thresholds.json download and its preview (sent only while open).
+
+    The document is written when the button is clicked, from the thresholds of that
+    moment (``t.state`` is the session's tuning state), so a threshold move redraws this
+    part only while the preview is open (:func:`pages._thresholds.session.rerun_after_move`).
+    """
+    download_thresholds(t.ns, lambda: _doc_text(t, current_metrics(t)), lazy_preview=True)
 
 
 def import_part(t: Tuning) -> None:
