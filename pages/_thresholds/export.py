@@ -73,15 +73,15 @@ def download_thresholds(
         key=f"{ns}.json",
         on_click="ignore",
     )
-    text = doc_text if isinstance(doc_text, str) else None
+    text = (lambda: doc_text) if isinstance(doc_text, str) else doc_text
     if not lazy_preview:
         with st.expander("Preview thresholds.json"):
-            st.code(text if text is not None else doc_text(), language="json", height=300)
+            st.code(text(), language="json", height=300)
         return
     preview = st.expander("Preview thresholds.json", key=f"{ns}.json_preview", on_change="rerun")
     if preview.open:
         with preview:
-            st.code(text if text is not None else doc_text(), language="json", height=300)
+            st.code(text(), language="json", height=300)
 
 
 def _doc_text(t: Tuning, metrics: Any) -> str:
