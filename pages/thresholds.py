@@ -35,7 +35,7 @@ from pages._thresholds import (
 
 _shared.ensure_router()
 card = _shared.require_card()
-st.title("Threshold tuning")
+session.section_title("Threshold tuning", level="title")
 st.caption(
     f"{code_span(card.name)} · binary: one threshold t, "
     f"{escape_markdown(card.labels[1])} when its score ≥ t. Choose it on labelled data, see "
@@ -47,7 +47,7 @@ st.caption(
 )
 
 # ------------------------------------------------------------------ 1 · evaluation data
-st.subheader("1 · Evaluation data")
+session.section_title("1 · Evaluation data")
 source = data.source_choice(card)
 drop_unknown = st.toggle(
     "Drop rows whose truth labels are unknown (otherwise: an error listing them)",
@@ -67,7 +67,7 @@ except ModelLoadError as exc:
     st.stop()
 
 # ------------------------------------------------------------------ 2 · data report
-st.subheader("2 · Data report")
+session.section_title("2 · Data report")
 st.caption(
     f"{escape_markdown(eval_set.name)} · SHA-256 {code_span(eval_set.sha256[:16])}… · "
     + " · ".join(escape_markdown(n) for n in eval_set.report.notes or ("scored by the model",))
@@ -184,7 +184,7 @@ def examples_fragment(t: session.Tuning) -> None:
 def analysis(evs: Any) -> None:
     """Everything after the data: titles here, each section's content in its fragment."""
     t = session.tuning_for(card, evs)
-    st.subheader("3 · Thresholds")
+    session.section_title("3 · Thresholds")
     st.caption(
         "Edit a threshold in the table, move the slider of the class you inspect, or run an "
         "optimiser (section 6). "
@@ -209,20 +209,20 @@ def analysis(evs: Any) -> None:
         coverage_fragment(t)
         coverage_downloads_fragment(t)
 
-    st.subheader("5 · Metrics at the current thresholds")
+    session.section_title("5 · Metrics at the current thresholds")
     metrics_fragment(t)
     metrics_downloads_fragment(t)
 
-    st.subheader("6 · Optimise")
+    session.section_title("6 · Optimise")
     optimise_fragment(t)
 
-    st.subheader("7 · Confusion")
+    session.section_title("7 · Confusion")
     confusion_fragment(t)
 
-    st.subheader("8 · Calibration")
+    session.section_title("8 · Calibration")
     calibration_fragment(t)
 
-    st.subheader("9 · Export and import")
+    session.section_title("9 · Export and import")
     c1, c2 = st.columns(2)
     with c1:
         export_fragment(t)
@@ -231,7 +231,7 @@ def analysis(evs: Any) -> None:
     link_fragment(t)
     savedmodel_fragment(t)
 
-    st.subheader("10 · Examples, label issues and slices")
+    session.section_title("10 · Examples, label issues and slices")
     examples_fragment(t)
 
 

@@ -31,6 +31,7 @@ from cls_core.views.formatting import THRESHOLD_FORMAT, escape_markdown
 from pages._decision_ui import savedmodel_export_section
 from pages._shared import show_chart
 from pages._thresholds.export import download_thresholds
+from pages._thresholds.session import section_title
 
 #: Objectives offered for the positive class (the binary rule never abstains).
 OBJECTIVES = ("f1", "precision>=0.9", "recall>=0.9", "fbeta:0.5", "fbeta:2", "cost:fp=1,fn=5")
@@ -137,7 +138,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
     bev = _binary_evaluation(ns, evs)
     negative, positive = bev.labels
 
-    st.subheader("3 · Threshold")
+    section_title("3 · Threshold")
     st.caption(
         f"Binary rule: **{escape_markdown(positive)} when its score p ≥ t**, otherwise "
         f"{escape_markdown(negative)}. One threshold, no abstaining; raising t trades recall "
@@ -166,7 +167,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
     cols[2].metric(f"F1 ({positive})", f"{m.f1:.3f}")
     cols[3].metric("Accuracy", f"{m.accuracy:.3f}", help=f"Macro F1 {m.macro_f1:.3f}")
 
-    st.subheader("4 · Curves")
+    section_title("4 · Curves")
     show_chart(
         charts.binary_threshold_spec(
             bev.threshold_sweep(max_points=400), threshold=t, positive=positive
@@ -179,7 +180,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
     with c2:
         show_chart(charts.roc_curve_spec(bev.curve, threshold=t, max_points=400), width="stretch")
 
-    st.subheader("5 · Metrics and confusion")
+    section_title("5 · Metrics and confusion")
     c1, c2 = st.columns([3, 2])
     c1.dataframe(m.per_class_frame(), hide_index=True, width="stretch")
     c2.dataframe(m.confusion_frame(), width="stretch")
@@ -189,7 +190,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
         f"{m.positive_share:.1%} said {escape_markdown(positive)} at this threshold."
     )
 
-    st.subheader("6 · Optimise")
+    section_title("6 · Optimise")
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     objective = c1.selectbox(
         "Objective (of the positive class)",
@@ -225,7 +226,7 @@ def binary_analysis(card: ModelCard, evs: Any) -> None:
                 f"[{b.f1_low[0]:.3f}, {b.f1_high[0]:.3f}]."
             )
 
-    st.subheader("7 · Export and import")
+    section_title("7 · Export and import")
     own = tuple(evs.labels) == card.labels
     doc = binary_thresholds_file(
         bev,

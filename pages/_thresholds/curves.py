@@ -14,6 +14,7 @@ from pages._thresholds.session import (
     download_row,
     operating_threshold,
     ranking,
+    section_title,
 )
 
 #: Points per curve sent to the browser on each threshold move (the operating point is
@@ -48,7 +49,7 @@ def curves_section(t: Tuning, focus: int) -> None:
     :func:`coverage_chart`, drawn by fragments that a threshold move does not rerun.
     """
     labels, ns, at = t.labels, t.ns, operating_threshold(t, focus)
-    st.subheader(f"4 · Curves: {labels[focus]}")
+    section_title(f"4 · Curves: {labels[focus]}")
     rank = ranking(ns, t.ev)
     st.caption(
         f"AP {rank.average_precision[focus]:.3f} · ROC-AUC {rank.roc_auc[focus]:.3f} "

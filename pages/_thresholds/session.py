@@ -7,6 +7,7 @@ the keys of the page's fragments with the rule of which ones a threshold move re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -185,6 +186,18 @@ def chart_block(spec: dict[str, Any], name: str, *, key: str, downloads: bool = 
     show_chart(on_canvas(spec))
     if downloads:
         download_row(lambda: spec, name, key=key)
+
+
+def section_title(text: str, *, level: str = "subheader") -> None:
+    """A heading with a fixed anchor (``3 · Thresholds`` → ``#3-thresholds``).
+
+    Without one, Streamlit's browser side derives the anchor from the heading's text
+    (a slugify with a large transliteration table) after every redraw of the page, and a
+    threshold move redraws the whole page 15-20 times: some 20 ms a move for this page's
+    dozen headings. The anchor is the one the browser derived (ASCII letters and digits).
+    """
+    anchor = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    (st.title if level == "title" else st.subheader)(text, anchor=anchor)
 
 
 def on_canvas(spec: dict[str, Any]) -> dict[str, Any]:
