@@ -15,7 +15,9 @@ rerun made to the page (last WebSocket message or DOM mutation, once Streamlit r
 script run finished and nothing has changed for 250 ms). The slider's new value is checked
 on the page. Bytes are what the server sent over the WebSocket for that rerun. The time of
 the last message splits each move into the rerun (key handling, script, transfer) and the
-browser's drawing of what arrived (React, layout, the data grids' redraw).
+browser's drawing of what arrived (React, layout, the data grids' redraw). The CPU time
+the page's main thread used per move (Chromium's ``ThreadTime``, which a loaded machine
+stretches less than the wall clock) is printed too.
 
 The floor: a three-line Streamlit app (a slider and the value it shows) started in the
 same run and driven through Streamlit's own protocol (``_st_client.py``): the cheapest
@@ -138,14 +140,26 @@ def floor_ms(moves: int) -> list[float]:
     return out
 
 
-def slider_moves(page: Any, label: str, moves: int) -> tuple[list[float], list[int], list[float]]:
-    """Latency (ms), bytes received and last-message time (ms after the key) of ``moves``
-    one-step moves of the slider ``label``."""
+def main_thread_ms(cdp: Any) -> float:
+    """CPU time (ms) the page's main thread has used so far (Chromium's ``ThreadTime``)."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return 1000.0 * next(m["value"] for m in metrics if m["name"] == "ThreadTime")
+
+
+def slider_moves(
+    page: Any, label: str, moves: int
+) -> tuple[list[float], list[int], list[float], list[float]]:
+    """Latency (ms), bytes received, last-message time (ms after the key) and the main
+    thread's CPU time (ms, the settling wait's polling included) of ``moves`` one-step
+    moves of the slider ``label``."""
     slider = page.locator('[data-testid="stSlider"]').filter(has_text=label).first
     thumb = slider.locator('input[type="range"]').first
     thumb.focus()
-    times, sizes, last_message = [], [], []
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    times, sizes, last_message, cpu = [], [], [], []
     for i in range(moves + 2):  # two warm-up moves
+        cpu_before = main_thread_ms(cdp)
         before = thumb.get_attribute("aria-valuetext")
         page.evaluate("() => { window.__t0 = null; window.__ws.bytes = 0; }")
         # always one way: every move asks for values never drawn before (moving back and
@@ -160,7 +174,8 @@ def slider_moves(page: Any, label: str, moves: int) -> tuple[list[float], list[i
             times.append(float(ms))
             sizes.append(int(page.evaluate("() => window.__ws.bytes")))
             last_message.append(float(page.evaluate("() => window.__ws.last - window.__t0")))
-    return times, sizes, last_message
+            cpu.append(main_thread_ms(cdp) - cpu_before)
+    return times, sizes, last_message, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             page = context.new_page()
             page.goto(f"{server.url}/{path}")
             wait_idle(page, timeout=600_000)  # a fresh split is scored once (minutes)
-            times, sizes, last_message = slider_moves(page, label, args.moves)
+            times, sizes, last_message, cpu = slider_moves(page, label, args.moves)
             median = statistics.median(times)
             p90 = sorted(times)[int(0.9 * (len(times) - 1))]
             goal = GOALS_MS[name]
@@ -209,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             server_done = statistics.median(last_message)
             print(
                 f"{'':<10} last message at {server_done:6.1f} ms, then "
-                f"{median - server_done:6.1f} ms of drawing in the browser (medians)"
+                f"{median - server_done:6.1f} ms of drawing in the browser (medians); the "
+                f"page's main thread used {statistics.median(cpu):.0f} ms of CPU a move"
             )
             context.close()
         browser.close()
