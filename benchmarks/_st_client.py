@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,8 +84,9 @@ def free_port() -> int:
 class AppServer:
     """A running app: one ``streamlit run app.py`` process, or ``cls-explorer serve``'s set.
 
-    ``pid`` is the process started (Streamlit, or ``serve``); ``workers`` the Streamlit
-    processes doing the work (with their own URLs in ``worker_urls``), for CPU and memory.
+    ``pid`` is the process started (Streamlit, or ``serve``; ``process`` is its handle);
+    ``workers`` the Streamlit processes doing the work (with their own URLs in
+    ``worker_urls``), for CPU and memory.
     """
 
     url: str
@@ -93,11 +94,56 @@ class AppServer:
     log_path: Path
     workers: tuple[int, ...] = ()
     worker_urls: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ws_url(self) -> str:
         """The WebSocket endpoint of the app."""
         return self.url.replace("http://", "ws://", 1) + "/_stcore/stream"
+
+
+def healthy(url: str) -> bool:
+    """True when the app at ``url`` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _launched(
+    command: list[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None,
+    ready: Callable[[], bool],
+    timeout: float,
+    what: str,
+    cwd: Path = PROJECT_ROOT,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (output to ``log_path``) until ``ready()``; terminate it on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=full_env
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while not ready():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} did not start; see {log_path}")
+                time.sleep(0.3)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
 
 
 @contextlib.contextmanager
@@ -130,11 +176,6 @@ def start_app(
         The server exited or did not answer in time (the message names the log file).
     """
     port = free_port()
-    if log_path is None:
-        log_path = PROJECT_ROOT / ".pytest_cache" / "streamlit-load.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    full_env = dict(os.environ)
-    full_env.update(env or {})
     args = [
         "run",
         "app.py",
@@ -157,48 +198,32 @@ def start_app(
             f"sys.argv = ['streamlit', *{args!r}]\nmain()\n"
         )
         command = [sys.executable, "-c", launcher]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
+    base = f"http://127.0.0.1:{port}"
+    log_path = log_path or PROJECT_ROOT / ".pytest_cache" / "streamlit-load.log"
+    with _launched(
+        command,
+        log_path=log_path,
+        env=env,
+        ready=lambda: healthy(base),
+        timeout=startup_timeout,
+        what="streamlit",
+    ) as proc:
+        yield AppServer(
+            url=base,
+            pid=proc.pid,
+            log_path=log_path,
+            workers=(proc.pid,),
+            worker_urls=(base,),
+            process=proc,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield AppServer(
-                url=base,
-                pid=proc.pid,
-                log_path=log_path,
-                workers=(proc.pid,),
-                worker_urls=(base,),
-            )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
 
 
+#: The lines ``cls-explorer serve`` prints for its Streamlit processes.
 _BACKEND_LINE = re.compile(r"^\s+s\d+: (http://127\.0\.0\.1:(\d+)) ", flags=re.MULTILINE)
 
 
-def _pid_listening(port: int) -> int:
-    """The pid of the process whose command line says ``--server.port PORT``."""
+def pid_serving_port(port: int) -> int:
+    """The pid of the Streamlit process whose command line says ``--server.port PORT``."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -219,54 +244,44 @@ def start_served(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     startup_timeout: float = 180.0,
+    cwd: Path = PROJECT_ROOT,
 ) -> Iterator[AppServer]:
     """Run ``cls-explorer serve --processes N`` on a free port; yield it once it serves.
 
     The app as a room is served: ``processes`` Streamlit processes behind HAProxy (needs
     ``haproxy`` on PATH). ``workers``/``worker_urls`` are the Streamlit processes and their
     own loopback URLs (read from ``serve``'s output). Stopped with SIGTERM on exit.
+    ``cwd``: where ``serve`` is started (it finds the app itself).
     """
     port = free_port()
-    if log_path is None:
-        log_path = PROJECT_ROOT / ".pytest_cache" / "serve-load.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    command = [
-        sys.executable,
-        "-m",
-        "cls_core",
-        "serve",
-        "--processes",
-        str(processes),
-        "--port",
-        str(port),
-    ]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env
+    log_path = log_path or PROJECT_ROOT / ".pytest_cache" / "serve-load.log"
+    command = [sys.executable, "-m", "cls_core", "serve", "--processes", str(processes)]
+
+    lines = processes if processes > 1 else 0  # one process: no HAProxy, no backend lines
+
+    def ready() -> bool:
+        text = log_path.read_text()
+        return "serving http://" in text and len(_BACKEND_LINE.findall(text)) == lines
+
+    with _launched(
+        [*command, "--port", str(port)],
+        log_path=log_path,
+        env=env,
+        ready=ready,
+        timeout=startup_timeout,
+        what="cls-explorer serve",
+        cwd=cwd,
+    ) as proc:
+        url = f"http://127.0.0.1:{port}"
+        found = _BACKEND_LINE.findall(log_path.read_text()) or [(url, str(port))]
+        yield AppServer(
+            url=url,
+            pid=proc.pid,
+            log_path=log_path,
+            workers=tuple(pid_serving_port(int(p)) for _, p in found),
+            worker_urls=tuple(u for u, _ in found),
+            process=proc,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while "serving http://" not in log_path.read_text():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"cls-explorer serve did not start; see {log_path}")
-                time.sleep(0.3)
-            time.sleep(0.2)  # the backend lines follow the "serving" line
-            found = _BACKEND_LINE.findall(log_path.read_text())
-            urls = tuple(u for u, _ in found) or (base,)
-            workers = tuple(_pid_listening(int(p)) for _, p in found) or (proc.pid,)
-            yield AppServer(
-                url=base, pid=proc.pid, log_path=log_path, workers=workers, worker_urls=urls
-            )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
 
 
 def peak_rss_mib(pid: int) -> float:

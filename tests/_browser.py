@@ -59,3 +59,23 @@ def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+#: A scores file the tuning page reads and refuses with a message naming the cell.
+BAD_SCORES_CSV = "anger,joy,label\n0.2,0.5,joy\n0.1,inf,anger\n"
+BAD_SCORES_MESSAGE = "infinite score inf at row 2, column 'joy'"
+
+
+def upload_bad_scores(page, base_url: str, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """Open the tuning page (ekman) at ``base_url``, upload :data:`BAD_SCORES_CSV` and
+    return the first error alert's text: the app's answer, so the upload reached the
+    session's server process."""
+    page.goto(f"{base_url}/thresholds?model=ekman")
+    wait_idle(page, timeout=120_000)
+    page.get_by_text("Upload a scores file").click(timeout=120_000)  # first run: imports
+    wait_idle(page)
+    bad = tmp_path / "scores.csv"
+    bad.write_text(BAD_SCORES_CSV)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    wait_idle(page)
+    return page.locator('[data-testid="stAlertContentError"]').first.text_content() or ""

@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._st_client import AppServer, healthy, pid_serving_port, start_served
 from cls_core.cli import main
 from cls_core.cli.serve import COOKIE, haproxy_config
+from tests._browser import BAD_SCORES_MESSAGE, shot, upload_bad_scores
 
-ROOT = Path(__file__).resolve().parent.parent
 HAPROXY = shutil.which("haproxy")
 
 
@@ -41,12 +41,6 @@ def _need_haproxy() -> str:
             "`apt-get install haproxy`"
         )
     return HAPROXY
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------------------------
@@ -121,21 +115,12 @@ def test_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# A room: serve --processes 2
+# A room: serve --processes 2 (started by the load benchmark's launcher)
 
 
-class Served:
-    def __init__(self, proc: subprocess.Popen[str], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
-
-    def backends(self) -> dict[str, int]:
-        """Process name → its loopback port, from serve's output."""
-        return {
-            m[0]: int(m[1]) for m in re.findall(r"(s\d): http://127\.0\.0\.1:(\d+)", self.text())
-        }
-
-    def text(self) -> str:
-        return self.log.read_text()
+def _backends(server: AppServer) -> dict[str, int]:
+    """Process name (s0, s1, ...) → its loopback port."""
+    return {f"s{i}": int(u.rsplit(":", 1)[1]) for i, u in enumerate(server.worker_urls)}
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -146,40 +131,13 @@ def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-
         time.sleep(0.25)
 
 
-def _start(tmp: Path, processes: int = 2) -> Served:
-    _need_haproxy()
-    port = _free_port()
-    log = tmp / "serve.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cls_core",
-            "serve",
-            "--processes",
-            str(processes),
-            "--port",
-            str(port),
-        ],
-        cwd=tmp,  # not the project root: serve finds app.py itself
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    served = Served(proc, f"http://127.0.0.1:{port}", log)
-    _wait_for(lambda: "serving http://" in served.text() or proc.poll() is not None, 180, "serve")
-    assert proc.poll() is None, served.text()
-    _wait_for(lambda: len(served.backends()) == processes, 10, "the backend lines")
-    return served
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    s = _start(tmp_path_factory.mktemp("serve"))
-    yield s
-    if s.proc.poll() is None:
-        s.proc.terminate()
-        s.proc.wait(timeout=30)
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    _need_haproxy()
+    tmp = tmp_path_factory.mktemp("serve")
+    # started from elsewhere than the project root: serve finds app.py itself
+    with start_served(2, log_path=tmp / "serve.log", cwd=tmp) as server:
+        yield server
 
 
 def _get(url: str, cookie: str | None = None) -> tuple[int, str | None]:
@@ -192,12 +150,12 @@ def _get(url: str, cookie: str | None = None) -> tuple[int, str | None]:
         return r.status, match.group(1) if match else None
 
 
-def test_new_browsers_are_spread_over_the_processes(served: Served) -> None:
+def test_new_browsers_are_spread_over_the_processes(served: AppServer) -> None:
     seen = {_get(served.url + "/")[1] for _ in range(4)}
     assert seen == {"s0", "s1"}
 
 
-def test_a_browser_with_its_cookie_stays_and_is_not_given_another(served: Served) -> None:
+def test_a_browser_with_its_cookie_stays_and_is_not_given_another(served: AppServer) -> None:
     for name in ("s0", "s1"):
         for _ in range(3):
             status, new_cookie = _get(served.url + "/_stcore/health", cookie=name)
@@ -205,12 +163,11 @@ def test_a_browser_with_its_cookie_stays_and_is_not_given_another(served: Served
             assert new_cookie is None  # its process is up: HAProxy keeps it there
 
 
-def test_processes_share_one_cookie_secret_and_listen_on_loopback(served: Served) -> None:
+def test_processes_share_one_cookie_secret_and_listen_on_loopback(served: AppServer) -> None:
     """A browser's XSRF cookie must be valid on every process; the secret is in the
     environment, not on a command line anyone can read with ps."""
     secrets = set()
-    for port in served.backends().values():
-        pid = _pid_of(port)
+    for pid in served.workers:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert argv[argv.index(b"--server.address") + 1] == b"127.0.0.1"
         assert not any(b"cookie" in a.lower() for a in argv)
@@ -220,30 +177,22 @@ def test_processes_share_one_cookie_secret_and_listen_on_loopback(served: Served
             if b"=" in e
         )
         secrets.add(env[b"STREAMLIT_SERVER_COOKIE_SECRET"])
+    assert len(served.workers) == 2
     assert len(secrets) == 1
     assert len(secrets.pop()) == 64
 
 
 @pytest.mark.browser
-def test_an_upload_through_the_proxy_reaches_its_session(served: Served, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_upload_through_the_proxy_reaches_its_session(
+    served: AppServer, browser, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """The page's WebSocket holds a connection on its process, so without affinity the
     upload (a separate HTTP request) would go to the other process and be refused."""
-    from tests._browser import shot, wait_idle
-
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     try:
-        page.goto(f"{served.url}/thresholds?model=ekman")
-        wait_idle(page, timeout=120_000)
-        page.get_by_text("Upload a scores file").click(timeout=120_000)
-        wait_idle(page)
-        bad = tmp_path / "scores.csv"
-        bad.write_text("anger,joy,label\n0.2,0.5,joy\n0.1,inf,anger\n")
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
-        wait_idle(page)
         # the app read the file: only the session's own process can say this
-        alert = page.locator('[data-testid="stAlertContentError"]').first.text_content() or ""
-        assert "infinite score inf at row 2, column 'joy'" in alert
+        assert BAD_SCORES_MESSAGE in upload_bad_scores(page, served.url, tmp_path)
         cookies = {c["name"]: c["value"] for c in context.cookies()}
         assert cookies.get(COOKIE) in {"s0", "s1"}
         shot(page, "serve-upload-through-proxy")
@@ -251,57 +200,40 @@ def test_an_upload_through_the_proxy_reaches_its_session(served: Served, browser
         context.close()
 
 
-def _pid_of(port: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if (
-                b"--server.port" in argv
-                and argv[argv.index(b"--server.port") + 1] == str(port).encode()
-            ):
-                return int(entry.name)
-    raise AssertionError(f"no process serves port {port}")
-
-
-def test_a_dead_process_is_started_again_and_the_address_keeps_answering(served: Served) -> None:
-    port = served.backends()["s1"]
-    os.kill(_pid_of(port), signal.SIGKILL)
+def test_a_dead_process_is_started_again_and_the_address_keeps_answering(
+    served: AppServer,
+) -> None:
+    port = _backends(served)["s1"]
+    os.kill(pid_serving_port(port), signal.SIGKILL)
+    log = served.log_path
     # meanwhile HAProxy sends everyone, s1's browsers included, to s0
-    _wait_for(lambda: "Streamlit process s1 exited" in served.text(), 10, "serve to notice")
-    assert "starting it again" in served.text()
+    _wait_for(lambda: "Streamlit process s1 exited" in log.read_text(), 10, "serve to notice")
+    assert "starting it again" in log.read_text()
     for _ in range(5):
         assert _get(served.url + "/_stcore/health", cookie="s1")[0] == 200
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    _wait_for(up, 120, "s1 to serve again on its port")
-    assert served.proc.poll() is None
+    _wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 120, "s1 to serve again on its port")
+    assert served.process is not None and served.process.poll() is None
 
 
 def test_sigterm_stops_everything_and_leaves_nothing(tmp_path: Path) -> None:
-    s = _start(tmp_path, processes=2)
-    ports = list(s.backends().values())
-    pids = [_pid_of(p) for p in ports]
-    workdir = re.search(r"\(log (/\S+)/s0\.log\)", s.text())
-    assert workdir is not None
-    s.proc.send_signal(signal.SIGTERM)
-    assert s.proc.wait(timeout=60) == 143
-    assert "error: terminated (SIGTERM)" in s.text()
-    for pid in pids:
-        _wait_for(
-            lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid), 20, f"pid {pid}"
-        )
-    with socket.socket() as probe:  # nothing listens on the address any more
-        assert probe.connect_ex(("127.0.0.1", int(s.url.rsplit(":", 1)[1]))) != 0
-    assert not Path(workdir.group(1)).exists()  # the HAProxy config and logs are gone
+    _need_haproxy()
+    with start_served(2, log_path=tmp_path / "serve.log") as s:
+        text = s.log_path.read_text()
+        workdir = re.search(r"\(log (/\S+)/s0\.log\)", text)
+        assert workdir is not None
+        assert s.process is not None
+        s.process.send_signal(signal.SIGTERM)
+        assert s.process.wait(timeout=60) == 143
+        assert "error: terminated (SIGTERM)" in s.log_path.read_text()
+        for pid in s.workers:
+            _wait_for(
+                lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid),
+                20,
+                f"pid {pid}",
+            )
+        with socket.socket() as probe:  # nothing listens on the address any more
+            assert probe.connect_ex(("127.0.0.1", int(s.url.rsplit(":", 1)[1]))) != 0
+        assert not Path(workdir.group(1)).exists()  # the HAProxy config and logs are gone
 
 
 def _zombie(pid: int) -> bool:
@@ -309,3 +241,14 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
     except OSError:
         return True
+
+
+@pytest.mark.parametrize(
+    ("address", "probe"),
+    [("0.0.0.0", "127.0.0.1"), ("::", "[::1]"), ("10.1.2.3", "10.1.2.3"), ("::1", "[::1]")],
+)
+def test_health_is_checked_where_the_server_listens(address: str, probe: str) -> None:
+    """A server bound to one non-loopback address does not answer on 127.0.0.1."""
+    from cls_core.cli.serve import _probe_host
+
+    assert _probe_host(address) == probe

@@ -173,6 +173,8 @@ class _Process:
     log_path: Path
     env: dict[str, str]
     port: int
+    #: the address its health check is sent to (where it listens)
+    host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     quick_exits: int = 0
@@ -238,15 +240,21 @@ def _check_port_free(address: str, port: int) -> None:
             ) from None
 
 
-def _healthy(port: int) -> bool:
+def _probe_host(address: str) -> str:
+    """Where to reach a server bound to ``address`` from this machine (URL form)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(address, address)
+    return f"[{host}]" if ":" in host else host
+
+
+def _healthy(host: str, port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+        with urllib.request.urlopen(f"http://{host}:{port}/_stcore/health", timeout=2) as r:
             return bool(r.status == 200)
     except OSError:
         return False
 
 
-def _wait_healthy(children: Sequence[_Process], port_of: dict[str, int]) -> None:
+def _wait_healthy(children: Sequence[_Process]) -> None:
     """Wait until each child answers its health check; a child that exits is an error."""
     deadline = time.monotonic() + START_TIMEOUT
     waiting = list(children)
@@ -258,7 +266,7 @@ def _wait_healthy(children: Sequence[_Process], port_of: dict[str, int]) -> None
                     f"{child.name} exited with status {child.proc.returncode} while starting: "
                     f"{child.tail()}"
                 )
-            if _healthy(port_of[child.name]):
+            if _healthy(child.host, child.port):
                 waiting.remove(child)
         if waiting and time.monotonic() > deadline:
             names = ", ".join(c.name for c in waiting)
@@ -341,10 +349,11 @@ def run_serve(args: argparse.Namespace) -> int:
                     workdir / "s0.log",
                     env,
                     int(args.port),
+                    host=_probe_host(args.address),
                 )
                 children.append(only)
                 only.start()
-                _wait_healthy(children, {"s0": int(args.port)})
+                _wait_healthy(children)
                 _say(f"serving http://{args.address}:{args.port} from one Streamlit process")
                 return _supervise(children, proxy=None)
             ports = [_free_port() for _ in range(n)]
@@ -352,7 +361,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 child = _Process(f"s{i}", _streamlit_argv(port), workdir / f"s{i}.log", env, port)
                 children.append(child)
                 child.start()
-            _wait_healthy(children, {c.name: c.port for c in children})
+            _wait_healthy(children)
             config = workdir / "haproxy.cfg"
             config.write_text(haproxy_config(address=args.address, port=args.port, backends=ports))
             assert haproxy is not None
@@ -362,10 +371,11 @@ def run_serve(args: argparse.Namespace) -> int:
                 workdir / "haproxy.log",
                 env,
                 int(args.port),
+                host=_probe_host(args.address),
             )
             children.append(proxy)
             proxy.start()
-            _wait_healthy([proxy], {"HAProxy": int(args.port)})
+            _wait_healthy([proxy])
             _say(
                 f"serving http://{args.address}:{args.port}: {n} Streamlit processes behind "
                 f"HAProxy (cookie affinity); Ctrl-C stops them"

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from cls_core.modelio.registry import list_models
+from tests._browser import BAD_SCORES_MESSAGE, upload_bad_scores
 from tests.browser.conftest import shot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -119,15 +120,6 @@ def test_thresholds_walk_goemotions(app_url, page) -> None:  # type: ignore[no-u
 
 
 def test_thresholds_bad_upload_in_browser(app_url, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/thresholds?model=ekman")
-    wait_idle(page, timeout=120_000)
-    page.get_by_text("Upload a scores file").click(timeout=120_000)  # first run: imports
-    wait_idle(page)
-    bad = tmp_path / "scores.csv"
-    bad.write_text("anger,joy,label\n0.2,0.5,joy\n0.1,inf,anger\n")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
-    wait_idle(page)
-    alert = page.locator('[data-testid="stAlertContentError"]').first.text_content() or ""
-    assert "infinite score inf at row 2, column 'joy'" in alert
+    assert BAD_SCORES_MESSAGE in upload_bad_scores(page, app_url, tmp_path)
     shot(page, "thresholds-bad-upload")
     _assert_clean(page)
