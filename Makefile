@@ -30,7 +30,7 @@ chromium:
 
 # `cls-explorer serve` puts the app's processes behind HAProxy (Debian's package).
 haproxy:
-	@if ! command -v haproxy >/dev/null; then \
+	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
 	  echo "installing Debian haproxy for cls-explorer serve and its tests"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends haproxy; \
 	fi

@@ -28,10 +28,10 @@ import pytest
 
 from benchmarks._st_client import AppServer, healthy, pid_serving_port, start_served
 from cls_core.cli import main
-from cls_core.cli.serve import COOKIE, haproxy_config
+from cls_core.cli.serve import COOKIE, find_haproxy, haproxy_config
 from tests._browser import BAD_SCORES_MESSAGE, shot, upload_bad_scores
 
-HAPROXY = shutil.which("haproxy")
+HAPROXY = find_haproxy()
 
 
 def _need_haproxy() -> str:
@@ -252,3 +252,13 @@ def test_health_is_checked_where_the_server_listens(address: str, probe: str) ->
     from cls_core.cli.serve import _probe_host
 
     assert _probe_host(address) == probe
+
+
+def test_haproxy_is_found_off_path_where_debian_installs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A non-root user's PATH often lacks /usr/sbin, where Debian puts haproxy."""
+    installed = _need_haproxy()
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shutil.which("haproxy") is None or installed.startswith(("/usr/bin", "/bin"))
+    assert find_haproxy() is not None

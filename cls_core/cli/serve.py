@@ -50,7 +50,14 @@ from typing import IO, Any
 from cls_core.errors import CliError
 from cls_core.paths import PROJECT_ROOT
 
-__all__ = ["COOKIE", "add_parser", "default_processes", "haproxy_config", "run_serve"]
+__all__ = [
+    "COOKIE",
+    "add_parser",
+    "default_processes",
+    "find_haproxy",
+    "haproxy_config",
+    "run_serve",
+]
 
 #: The affinity cookie HAProxy sets: the name of the process holding the browser's session.
 COOKIE = "CLS_BACKEND"
@@ -62,6 +69,13 @@ START_TIMEOUT = 120.0
 #: not restarted again: ``serve`` stops with its log's last lines.
 _MAX_QUICK_EXITS = 3
 _QUICK_EXIT = 30.0
+
+
+def find_haproxy() -> str | None:
+    """HAProxy on PATH, else where Debian installs it (``/usr/sbin``, often not on a
+    non-root user's PATH)."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    return shutil.which("haproxy", path=path)
 
 
 def default_processes() -> int:
@@ -100,7 +114,7 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument(
         "--haproxy",
         metavar="PATH",
-        help="the HAProxy executable (default: `haproxy` on PATH)",
+        help="the HAProxy executable (default: `haproxy` on PATH, else /usr/sbin/haproxy)",
     )
     serve.set_defaults(func=run_serve)
 
@@ -326,9 +340,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"no app.py in {PROJECT_ROOT}: serve runs from the project's checkout")
     haproxy = None
     if n > 1:
-        haproxy = args.haproxy or shutil.which("haproxy")
+        haproxy = args.haproxy or find_haproxy()
         if haproxy is None or not os.access(haproxy, os.X_OK):
-            where = args.haproxy or "`haproxy` on PATH"
+            where = args.haproxy or "`haproxy` (on PATH or in /usr/sbin)"
             raise CliError(
                 f"--processes {n} needs HAProxy in front of the processes, and {where} was "
                 "not found: install it (Debian: apt-get install haproxy) or give --haproxy "

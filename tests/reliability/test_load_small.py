@@ -91,9 +91,9 @@ def test_eight_concurrent_sessions_no_errors_no_leaks() -> None:
 def test_eight_sessions_through_serve_two_processes_no_errors_no_leaks() -> None:
     """The same through ``cls-explorer serve --processes 2``: HAProxy in front, sessions
     spread over two Streamlit processes, each session's requests on its own process."""
-    import shutil
+    from cls_core.cli.serve import find_haproxy
 
-    if shutil.which("haproxy") is None:
+    if find_haproxy() is None:
         pytest.fail("HAProxy is missing: run `make test` (it installs Debian's haproxy)")
     report = run_load(sessions=8, rounds=3, think=0.2, timeout=120.0, processes=2)
     assert report.errors == []
